@@ -1,0 +1,274 @@
+"""Wiring: build the services and run the listeners of one smsgate process.
+
+This is the only module that constructs objects and hands them to each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.applications import Starlette
+
+from smsgate.clock import Clock
+from smsgate.config import Settings
+from smsgate.domain.pricing import TariffRule
+from smsgate.ingress.http.app import build_http_app
+from smsgate.metrics import Metrics
+from smsgate.services.accounts import AccountService
+from smsgate.services.auth import Authenticator
+from smsgate.services.container import Services
+from smsgate.services.credentials import PasswordHasher, new_password
+from smsgate.services.guards import Guards
+from smsgate.services.tariffs import TariffService
+from smsgate.store import migrate
+from smsgate.store.db import Database
+from smsgate.store.repos import meta
+from smsgate.store.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+LISTENERS = ("http",)
+HOUSEKEEPING_INTERVAL_S = 60.0
+DEMO_LOGIN = "demo"
+DEMO_BALANCE = Decimal("1000")
+DEMO_PRICE = Decimal("2.50")
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
+    """Open the database and the group-commit writer and build every service on them."""
+    db = Database.open(settings.database)
+    try:
+        writer = GroupCommitWriter(
+            db,
+            max_batch=settings.database.writer_max_batch,
+            queue_size=settings.database.writer_queue,
+        )
+        async with writer:
+            hasher = PasswordHasher(settings.auth)
+            guards = Guards(
+                db,
+                writer,
+                settings.limits,
+                settings.lockout,
+                clock,
+                settings.node_id or socket.gethostname(),
+            )
+            metrics = Metrics()
+            metrics.watch_writer(lambda: (writer.stats.transactions, writer.stats.operations))
+            yield Services(
+                settings=settings,
+                clock=clock,
+                db=db,
+                writer=writer,
+                guards=guards,
+                auth=Authenticator(db, hasher, guards, settings.auth, clock),
+                accounts=AccountService(db, writer, hasher, clock),
+                tariffs=TariffService(db, writer, clock),
+                metrics=metrics,
+            )
+    finally:
+        await db.close()
+
+
+async def migrate_database(settings: Settings) -> list[str]:
+    """Apply pending migrations; the revisions that were applied (oldest last)."""
+    db = Database.open(settings.database, pooled=False)
+    try:
+        pending = await migrate.pending_revisions(db)
+        if pending:
+            await migrate.upgrade(db)
+        return pending
+    finally:
+        await db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    login: str
+    password: str
+    api_key: str
+
+
+async def ensure_demo_account(services: Services) -> DemoAccount | None:
+    """On an empty database: a demo account with a balance, an API key and a default tariff.
+
+    Returns the credentials when this call created them, else None.
+    """
+    if await services.accounts.count() > 0:
+        return None
+    password = new_password()
+    account = await services.accounts.create(DEMO_LOGIN, password, balance=DEMO_BALANCE)
+    _, key = await services.accounts.new_api_key(account.login, "demo")
+    if not await services.tariffs.rules():
+        await services.tariffs.set(TariffRule(price=DEMO_PRICE))
+
+    async def mark(conn: AsyncConnection) -> None:
+        await meta.put_if_absent(conn, "demo_account", account.login)
+
+    await services.writer.submit(mark)
+    return DemoAccount(account.login, password, key)
+
+
+def demo_banner(demo: DemoAccount, base_url: str) -> str:
+    return "\n".join(
+        [
+            "",
+            "  smsgate demo account (shown once; also saved to var/demo-credentials.txt)",
+            f"    login:    {demo.login}",
+            f"    password: {demo.password}",
+            f"    API key:  {demo.api_key}",
+            "  try:",
+            f"    curl '{base_url}/sys/balance.php?login={demo.login}&psw={demo.password}&fmt=3'",
+            "",
+        ]
+    )
+
+
+def save_demo_credentials(path: Path, banner: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(banner.lstrip("\n"), encoding="utf-8")
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn without its own signal handling: the gateway stops every listener together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass(slots=True)
+class _Listener:
+    name: str
+    server: _Server
+    sock: socket.socket
+    task: asyncio.Task[None] | None = None
+
+
+class Gateway:
+    """One smsgate process: services plus the chosen listeners; an async context manager.
+
+    ``__aenter__`` returns once every listener's socket is bound and listening; ``ports`` then holds
+    the ports actually bound (useful with port 0).
+    """
+
+    def __init__(self, settings: Settings, clock: Clock, *, only: frozenset[str]) -> None:
+        unknown = only - set(LISTENERS)
+        if unknown:
+            raise ValueError(f"unknown listener(s): {', '.join(sorted(unknown))}")
+        self._settings = settings
+        self._clock = clock
+        self._only = only
+        self._stack = contextlib.AsyncExitStack()
+        self._listeners: list[_Listener] = []
+        self._housekeeping: asyncio.Task[None] | None = None
+        self.services: Services | None = None
+        self.ports: dict[str, int] = {}
+
+    async def __aenter__(self) -> Gateway:
+        try:
+            self.services = await self._stack.enter_async_context(
+                open_services(self._settings, self._clock)
+            )
+            if "http" in self._only:
+                self._start_http(self.services)
+            self._housekeeping = asyncio.create_task(self._housekeep(self.services))
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for listener in self._listeners:
+            listener.server.should_exit = True
+        for listener in self._listeners:
+            if listener.task is not None:
+                await listener.task
+            listener.sock.close()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        await self._stack.aclose()
+
+    def listener_status(self) -> Mapping[str, bool]:
+        return {
+            listener.name: listener.task is not None and not listener.task.done()
+            for listener in self._listeners
+        }
+
+    async def wait(self) -> None:
+        """Until a listener stops (or the gateway is closed)."""
+        tasks = [listener.task for listener in self._listeners if listener.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    def stop(self) -> None:
+        for listener in self._listeners:
+            listener.server.should_exit = True
+
+    def _start_http(self, services: Services) -> None:
+        http = self._settings.http
+        app = build_http_app(services, self.listener_status)
+        self._serve("http", app, http.port)
+        if http.tls_port is not None:
+            self._serve("https", app, http.tls_port, cert=http.tls_cert, key=http.tls_key)
+
+    def _serve(
+        self, name: str, app: Starlette, port: int, *, cert: str = "", key: str = ""
+    ) -> None:
+        config = uvicorn.Config(
+            app,
+            http="httptools",
+            loop="none",
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            timeout_keep_alive=30,
+            # Client addresses behind proxies are resolved by us (http.trusted_proxies) only.
+            proxy_headers=False,
+            server_header=False,
+            ssl_certfile=cert or None,
+            ssl_keyfile=key or None,
+        )
+        if cert:
+            config.load()  # builds the SSL context now, so a bad certificate fails start-up
+        sock = _listen(self._settings.bind_host, port)
+        server = _Server(config)
+        listener = _Listener(name, server, sock)
+        listener.task = asyncio.create_task(server.serve(sockets=[sock]), name=f"listener-{name}")
+        self._listeners.append(listener)
+        self.ports[name] = sock.getsockname()[1]
+
+    async def _housekeep(self, services: Services) -> None:
+        while True:
+            await self._clock.sleep(HOUSEKEEPING_INTERVAL_S)
+            try:
+                await services.guards.purge()
+            except Exception:  # housekeeping must survive a database hiccup
+                log.exception("housekeeping failed")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,316 @@
+"""Settings: one TOML file plus ``SMSGATE_*`` environment overrides.
+
+Every key ``section.key`` of the file can be overridden by the environment variable
+``SMSGATE_SECTION_KEY`` (``database.url`` ← ``SMSGATE_DATABASE_URL``, ``http.port`` ←
+``SMSGATE_HTTP_PORT``); top-level keys by ``SMSGATE_KEY`` (``bind_host`` ← ``SMSGATE_BIND_HOST``).
+The file comes from ``--config`` or ``SMSGATE_CONFIG``; without one the defaults apply.
+
+Everything is validated at start-up; the first problem stops it with a :class:`ConfigError` naming the
+key. Settings are frozen dataclasses and each component is handed only its own slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Union
+
+from smsgate.errors import ConfigError
+
+ENV_PREFIX = "SMSGATE_"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+class Seconds(float):
+    """A duration in seconds; the file may say ``30``, ``30s``, ``10m``, ``1h`` or ``7d``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str = ""
+    # FULL: a commit survives power loss, not only a process crash. Group commit keeps the cost low.
+    sqlite_synchronous: str = "FULL"
+    sqlite_busy_timeout: Seconds = Seconds(10)
+    pool_size: int = 10
+    # Group-commit writer: largest batch of writes per transaction and the bound of its queue.
+    writer_max_batch: int = 1000
+    writer_queue: int = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    port: int = 8000
+    # Optional HTTPS listener: certificate chain and key in PEM; port 0 picks a free port.
+    tls_port: int | None = None
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_body: int = 10 * 1024 * 1024
+    # Trust X-Forwarded-For from these proxy addresses only (comma-separated CIDRs).
+    trusted_proxies: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SmppSettings:
+    port: int = 2775
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    port: int = 2525
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    # Successful verifications are cached this long (keyed by an HMAC of login and secret).
+    cache_ttl: Seconds = Seconds(300)
+    cache_size: int = 10000
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    argon2_parallelism: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsSettings:
+    """Per-endpoint request limits (http-api.md §1.7); all windows are sliding 60 s."""
+
+    window: Seconds = Seconds(60)
+    send_identical: int = 1
+    cost_identical: int = 5
+    status_same: int = 5
+    status_bulk: int = 1
+    balance: int = 10
+    jobs_identical: int = 1
+    price_identical: int = 3
+    operator_identical: int = 3
+    operator_any: int = 100
+    senders_identical: int = 3
+    user_change: int = 3
+    download_identical: int = 3
+    concurrent: int = 15
+    # A request slot is considered abandoned (its node died) after this long.
+    concurrent_stale: Seconds = Seconds(600)
+    per_number_burst: int = 50
+    per_number_gap: Seconds = Seconds(30)
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutSettings:
+    """IP lockouts (http-api.md §1.7)."""
+
+    auth_failures: int = 5
+    window: Seconds = Seconds(1800)
+    duration: Seconds = Seconds(1800)
+    failed_sends: int = 100
+    failed_sends_window: Seconds = Seconds(600)
+    failed_sends_duration: Seconds = Seconds(600)
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSettings:
+    currency: str = "RUR"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    level: str = "INFO"
+    # "json" for machines, "text" for people at a terminal.
+    format: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bind_host: str = "127.0.0.1"
+    # Where the default SQLite file and other runtime files live.
+    data_dir: str = "var"
+    node_id: str = ""
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    smpp: SmppSettings = field(default_factory=SmppSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    lockout: LockoutSettings = field(default_factory=LockoutSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def load_settings(
+    config_path: str | Path | None, environ: Mapping[str, str], *, cwd: Path | None = None
+) -> Settings:
+    """Read the TOML file (if any), apply environment overrides, validate, and resolve defaults.
+
+    ``environ`` is passed in (not read from ``os.environ``) so tests can hand in a plain dict.
+    """
+    cwd = cwd or Path.cwd()
+    path = config_path or environ.get(ENV_PREFIX + "CONFIG") or None
+    raw: dict[str, Any] = {}
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError("config", f"file not found: {path}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError("config", f"{path} is not valid TOML: {exc}") from exc
+    settings = _build(Settings, raw, environ, prefix="")
+    return _validate(settings, cwd)
+
+
+def _build(cls: type[Any], raw: Mapping[str, Any], environ: Mapping[str, str], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in names:
+            raise ConfigError(prefix + key, "unknown setting")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        dotted = prefix + f.name
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            section = raw.get(f.name, {})
+            if not isinstance(section, dict):
+                raise ConfigError(dotted, "expected a table")
+            values[f.name] = _build(typing.cast(type[Any], hint), section, environ, dotted + ".")
+            continue
+        env_name = ENV_PREFIX + dotted.replace(".", "_").upper()
+        if env_name in environ:
+            values[f.name] = _coerce(environ[env_name], hint, f"{dotted} ({env_name})")
+        elif f.name in raw:
+            values[f.name] = _coerce(raw[f.name], hint, dotted)
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:  # noqa: C901 - one branch per setting type
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            return None
+        return _coerce(value, args[0], key)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(key, f"expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected an integer, got {value!r}")
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ConfigError(key, f"expected an integer, got {value!r}") from None
+    if hint is Seconds:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return Seconds(value)
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ConfigError(key, f"expected a duration such as 30s, 10m or 1h, got {value!r}")
+        return Seconds(float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+    if hint is Decimal:
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            raise ConfigError(key, f"expected a decimal number, got {value!r}") from None
+    if hint is str:
+        if not isinstance(value, str | int | float):
+            raise ConfigError(key, f"expected a string, got {value!r}")
+        return str(value)
+    raise ConfigError(key, f"unsupported setting type {hint!r}")  # pragma: no cover
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs as their async-driver forms."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _validate(settings: Settings, cwd: Path) -> Settings:
+    data_dir = Path(settings.data_dir)
+    if not data_dir.is_absolute():
+        data_dir = cwd / data_dir
+    url = settings.database.url.strip()
+    if not url:
+        url = f"sqlite+aiosqlite:///{data_dir / 'smsgate.db'}"
+    url = normalise_database_url(url)
+    if not url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        raise ConfigError(
+            "database.url (SMSGATE_DATABASE_URL)",
+            "expected sqlite[+aiosqlite]:///path or postgresql[+asyncpg]://user@host/db",
+        )
+    _validate_network(settings)
+    _validate_numbers(settings)
+    if settings.database.sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ConfigError("database.sqlite_synchronous", "expected OFF, NORMAL, FULL or EXTRA")
+    if settings.log.format not in ("json", "text"):
+        raise ConfigError("log.format", "expected json or text")
+    if settings.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log.level", "expected DEBUG, INFO, WARNING or ERROR")
+    if len(settings.billing.currency) != 3:
+        raise ConfigError("billing.currency", "expected a three-letter currency code")
+    return dataclasses.replace(
+        settings,
+        data_dir=str(data_dir),
+        database=dataclasses.replace(settings.database, url=url),
+    )
+
+
+def _validate_network(settings: Settings) -> None:
+    try:
+        ipaddress.ip_address(settings.bind_host)
+    except ValueError:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", settings.bind_host):
+            raise ConfigError(
+                "bind_host (SMSGATE_BIND_HOST)", f"not an address: {settings.bind_host!r}"
+            ) from None
+    for key, port in (
+        ("http.port (SMSGATE_HTTP_PORT)", settings.http.port),
+        ("smpp.port (SMSGATE_SMPP_PORT)", settings.smpp.port),
+        ("smtp.port (SMSGATE_SMTP_PORT)", settings.smtp.port),
+        ("http.tls_port (SMSGATE_HTTP_TLS_PORT)", settings.http.tls_port or 0),
+    ):
+        if not 0 <= port <= 65535:
+            raise ConfigError(key, f"expected a port 0..65535, got {port}")
+    if settings.http.tls_port is not None and not (
+        settings.http.tls_cert and settings.http.tls_key
+    ):
+        raise ConfigError("http.tls_cert", "http.tls_port needs http.tls_cert and http.tls_key")
+    for cidr in filter(None, (c.strip() for c in settings.http.trusted_proxies.split(","))):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError("http.trusted_proxies", f"not a CIDR: {cidr!r}") from None
+
+
+def _validate_numbers(settings: Settings) -> None:
+    for key, value in (
+        ("database.writer_max_batch", settings.database.writer_max_batch),
+        ("database.writer_queue", settings.database.writer_queue),
+        ("database.pool_size", settings.database.pool_size),
+        ("http.max_body", settings.http.max_body),
+        ("auth.argon2_time_cost", settings.auth.argon2_time_cost),
+        ("auth.argon2_parallelism", settings.auth.argon2_parallelism),
+        ("limits.concurrent", settings.limits.concurrent),
+        ("lockout.auth_failures", settings.lockout.auth_failures),
+    ):
+        if value < 1:
+            raise ConfigError(key, f"expected a positive integer, got {value}")
+    if settings.auth.argon2_memory_cost_kib < 8 * settings.auth.argon2_parallelism:
+        raise ConfigError("auth.argon2_memory_cost_kib", "must be at least 8 × parallelism")

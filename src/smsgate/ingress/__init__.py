@@ -1,0 +1,1 @@
+"""Ingress adapters: parse a wire format, authenticate, format replies; no business rules."""

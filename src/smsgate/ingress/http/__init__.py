@@ -1,0 +1,1 @@
+"""HTTP ingress: the SMSC-compatible API, health and metrics."""

@@ -1,0 +1,13 @@
+"""The SMSC-compatible API under ``/sys/``: one module per ``*.php`` family."""
+
+from __future__ import annotations
+
+from smsgate.ingress.http.compat import balance
+from smsgate.ingress.http.compat.pipeline import CompatEndpoint
+
+
+def endpoints() -> dict[str, CompatEndpoint]:
+    """Every implemented ``/sys/<name>.php`` endpoint by name."""
+    return {
+        "balance": CompatEndpoint(balance.handle),
+    }

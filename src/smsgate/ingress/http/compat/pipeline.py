@@ -1,0 +1,210 @@
+"""The request pipeline every ``/sys/*.php`` endpoint shares.
+
+Processing order (http-api.md §1.7): route → decode parameters (1) → IP lockout (4) →
+authentication (2) → concurrency (9) → endpoint validation and limits → execution. Every outcome of
+the API, errors included, is HTTP 200 with a non-empty body in the request's ``fmt`` and charset;
+:meth:`CompatApi.handle` is the one place where exceptions become replies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from smsgate.config import HttpSettings
+from smsgate.domain.codes import RequestErrorCode
+from smsgate.domain.network import IPNetwork, ip_allowed, parse_allow_list
+from smsgate.errors import RequestError, StorageError
+from smsgate.ingress.http.formats import VALID_FMTS, ErrorReply, Reply, encode
+from smsgate.ingress.http.params import (
+    CHARSETS,
+    DEFAULT_RESPONSE_CHARSET,
+    Params,
+    RawParams,
+    decode_params,
+    parse_multipart,
+    parse_urlencoded,
+)
+from smsgate.services.auth import Credentials
+from smsgate.services.container import Services
+from smsgate.services.guards import request_fingerprint
+from smsgate.store.repos.accounts import AccountRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CompatContext:
+    """What an endpoint handler gets: decoded parameters and the authenticated account."""
+
+    params: Params
+    account: AccountRecord
+    ip: str
+    path: str
+    fmt: int
+    services: Services
+
+    async def limit(
+        self, limit: int, *, fingerprint: str | None = None, description: str | None = None
+    ) -> None:
+        """Refuse with error 9 when this request exceeds ``limit`` per window.
+
+        Without ``fingerprint`` the limit counts identical requests (same path and parameters,
+        credentials and format ignored); a fixed fingerprint counts every request that shares it.
+        """
+        key = fingerprint or request_fingerprint(self.path, dict(self.params.values))
+        await self.services.guards.check_rate(
+            self.account.login, key, limit, description=description
+        )
+
+
+Handler = Callable[[CompatContext], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompatEndpoint:
+    handler: Handler
+    # Parameters allowed beyond the ordinary length limit (recipient lists, texts).
+    large_params: frozenset[str] = frozenset()
+    # send.php: consecutive failed requests from one IP lead to a lockout.
+    counts_send_failures: bool = False
+
+
+class CompatApi:
+    """The ``/sys/{cmd}.php`` endpoint: routes to a handler through the shared pipeline."""
+
+    def __init__(self, services: Services, endpoints: Mapping[str, CompatEndpoint]) -> None:
+        self._services = services
+        self._endpoints = dict(endpoints)
+        self._http: HttpSettings = services.settings.http
+        self._proxies: tuple[IPNetwork, ...] = parse_allow_list(self._http.trusted_proxies)
+
+    async def handle(self, request: Request) -> Response:
+        name = request.path_params["cmd"]
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        metrics = self._services.metrics
+        with metrics.http_latency.labels(name).time():
+            fmt, charset = 0, DEFAULT_RESPONSE_CHARSET
+            ip = self._client_ip(request)
+            raw = RawParams()
+            raw.merge(parse_urlencoded(request.scope.get("query_string", b"")))
+            try:
+                # The query string alone decides the format of errors found in the body.
+                charset = _response_charset(raw)
+                fmt = _fmt(raw)
+                await self._read_body(request, raw)
+                charset = _response_charset(raw)
+                fmt = 0  # an invalid fmt is answered in fmt 0
+                fmt = _fmt(raw)
+                reply = await self._handle(name, endpoint, raw, ip, fmt)
+            except RequestError as exc:
+                reply = ErrorReply(int(exc.code), exc.description, exc.request_id)
+            except StorageError:
+                log.exception("storage unavailable", extra={"endpoint": name})
+                return PlainTextResponse(
+                    "temporarily unavailable", status_code=503, headers={"Retry-After": "5"}
+                )
+            outcome = reply.code if isinstance(reply, ErrorReply) else 0
+            metrics.http_requests.labels(name, str(outcome)).inc()
+            if endpoint.counts_send_failures and outcome not in (4, 9):
+                await self._services.guards.send_outcome(ip, ok=outcome == 0)
+            body, media_type = encode(reply, fmt, charset)
+            return Response(body, media_type=media_type)
+
+    async def _handle(
+        self, name: str, endpoint: CompatEndpoint, raw: RawParams, ip: str, fmt: int
+    ) -> Reply:
+        params = decode_params(raw, large=endpoint.large_params)
+        credentials = Credentials(
+            login=params.get("login").strip(),
+            psw=params.get("psw"),
+            apikey=params.get("apikey").strip(),
+        )
+        account = await self._services.auth.authenticate(credentials, ip)
+        async with self._services.guards.request_slot(account.login):
+            context = CompatContext(
+                params=params,
+                account=account,
+                ip=ip,
+                path=f"/sys/{name}.php",
+                fmt=fmt,
+                services=self._services,
+            )
+            return await endpoint.handler(context)
+
+    async def _read_body(self, request: Request, raw: RawParams) -> None:
+        """Merge the body's parameters into ``raw``; error 1 for bodies over ``http.max_body``."""
+        if request.method != "POST":
+            return
+        limit = self._http.max_body
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise RequestError(RequestErrorCode.PARAMETERS, "request body too large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise RequestError(RequestErrorCode.PARAMETERS, "request body too large")
+        content_type = request.headers.get("content-type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type == "multipart/form-data":
+            boundary = _boundary(content_type)
+            if boundary is None:
+                raise RequestError(RequestErrorCode.PARAMETERS, "multipart body without boundary")
+            parse_multipart(bytes(body), boundary, raw)
+        elif body:
+            # Form-encoded, or no/other content type: SMSC clients are not always careful here.
+            raw.merge(parse_urlencoded(bytes(body)))
+
+    def _client_ip(self, request: Request) -> str:
+        peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a value, not a bind
+        if not self._proxies or not ip_allowed(peer, self._proxies):
+            return peer
+        forwarded = [
+            hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop
+        ]
+        for hop in reversed(forwarded):
+            if not _valid_ip(hop):
+                break
+            if not ip_allowed(hop, self._proxies):
+                return hop
+        return peer
+
+
+def _response_charset(raw: RawParams) -> str:
+    """The reply charset: the request's ``charset`` when valid, else UTF-8 (http-api.md §1.3)."""
+    name = raw.values.get("charset", b"").decode("latin-1").strip().lower()
+    return CHARSETS.get(name, DEFAULT_RESPONSE_CHARSET)
+
+
+def _fmt(raw: RawParams) -> int:
+    """``fmt`` 0..3 (default 0); anything else is error 1, rendered in fmt 0."""
+    text = raw.values.get("fmt", b"").decode("latin-1").strip()
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) not in VALID_FMTS:
+        raise RequestError(RequestErrorCode.PARAMETERS, "fmt must be 0, 1, 2 or 3")
+    return int(text)
+
+
+def _boundary(content_type: str) -> bytes | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "boundary" and value:
+            return value.strip('"').encode("latin-1")
+    return None
+
+
+def _valid_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Use cases: the only layer that debits balances or changes message state."""

@@ -1,0 +1,178 @@
+"""Authentication of every ingress: credentials, IP allow-lists and the IP lockout.
+
+Every SMSC request carries credentials, so a successful password check is cached in memory: the key
+is an HMAC (with a per-process secret) of the login and the presented secret, the entry remembers the
+account's ``auth_version`` and expires after ``auth.cache_ttl``. The account row is read on every
+request anyway (allow-list, disabled flag), so a change of password, key or allow-list, which bumps
+``auth_version``, drops cached entries at once on every node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from smsgate.clock import Clock
+from smsgate.config import AuthSettings
+from smsgate.domain.codes import RequestErrorCode
+from smsgate.domain.network import ip_allowed, parse_allow_list
+from smsgate.errors import RequestError
+from smsgate.services.credentials import PasswordHasher, api_key_hash, password_forms
+from smsgate.services.guards import Guards
+from smsgate.store.db import Database
+from smsgate.store.repos import accounts as account_repo
+from smsgate.store.repos.accounts import AccountRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a request presented. ``login`` empty + ``psw`` means ``psw`` is an API key."""
+
+    login: str = ""
+    psw: str = ""
+    apikey: str = ""
+
+    @property
+    def api_key(self) -> str | None:
+        if self.apikey:
+            return self.apikey
+        if not self.login and self.psw:
+            return self.psw
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _CacheEntry:
+    account_id: int
+    auth_version: int
+    expires_at: float
+
+
+class VerificationCache:
+    """Remembers successful password checks; bounded, with a TTL."""
+
+    def __init__(self, ttl: float, max_entries: int, clock: Clock) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._secret = secrets.token_bytes(32)
+        self._entries: OrderedDict[bytes, _CacheEntry] = OrderedDict()
+
+    def key(self, kind: str, login: str, secret: str) -> bytes:
+        message = f"{kind}\0{login}\0{secret}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    def hit(self, key: bytes, account: AccountRecord) -> bool:
+        entry = self._entries.get(key)
+        if entry is None:
+            return False
+        if (
+            entry.account_id != account.id
+            or entry.auth_version != account.auth_version
+            or entry.expires_at <= self._clock.monotonic()
+        ):
+            del self._entries[key]
+            return False
+        return True
+
+    def remember(self, key: bytes, account: AccountRecord) -> None:
+        self._entries[key] = _CacheEntry(
+            account.id, account.auth_version, self._clock.monotonic() + self._ttl
+        )
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class Authenticator:
+    """Turns presented credentials and a client IP into an account, or a request error."""
+
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        guards: Guards,
+        settings: AuthSettings,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._guards = guards
+        self.cache = VerificationCache(settings.cache_ttl, settings.cache_size, clock)
+
+    async def authenticate(self, credentials: Credentials, ip: str) -> AccountRecord:
+        """The authenticated account; error 4 while the IP is locked out, error 2 otherwise.
+
+        Order (http-api.md §1.7): IP lockout, then credentials. A request naming a login whose
+        allow-list contains ``ip`` is neither blocked nor counted toward the lockout.
+        """
+        account = await self._lookup(credentials)
+        exempt = account is not None and _allow_listed(account, ip)
+        if not exempt:
+            await self._guards.check_ip(ip)
+        if account is None or not await self._verify(account, credentials, ip):
+            if not exempt:
+                await self._guards.auth_failed(ip)
+            raise RequestError(RequestErrorCode.AUTHORISE)
+        return account
+
+    async def authenticate_smpp(self, system_id: str, password: str, ip: str) -> AccountRecord:
+        """Bind authentication with the account's separate SMPP password (same guards)."""
+        async with self._db.read() as conn:
+            account = await account_repo.get_by_login(conn, system_id)
+        exempt = account is not None and _allow_listed(account, ip)
+        if not exempt:
+            await self._guards.check_ip(ip)
+        ok = False
+        if account is not None and _usable_from(account, ip):
+            key = self.cache.key("smpp", account.login, password)
+            ok = self.cache.hit(key, account) or await self._hasher.verify(
+                account.smpp_password_hash, [password]
+            )
+            if ok:
+                self.cache.remember(key, account)
+        else:
+            await self._hasher.verify(None, [password])
+        if not ok:
+            if not exempt:
+                await self._guards.auth_failed(ip)
+            raise RequestError(RequestErrorCode.AUTHORISE)
+        assert account is not None
+        return account
+
+    async def _lookup(self, credentials: Credentials) -> AccountRecord | None:
+        key = credentials.api_key
+        async with self._db.read() as conn:
+            if key is not None:
+                return await account_repo.get_by_api_key_hash(conn, api_key_hash(key))
+            if credentials.login:
+                return await account_repo.get_by_login(conn, credentials.login)
+        return None
+
+    async def _verify(self, account: AccountRecord, credentials: Credentials, ip: str) -> bool:
+        if not _usable_from(account, ip):
+            return False
+        if credentials.api_key is not None:
+            return True  # the key itself was matched by its hash in _lookup
+        key = self.cache.key("password", account.login, credentials.psw)
+        if self.cache.hit(key, account):
+            return True
+        if await self._hasher.verify(account.password_hash, password_forms(credentials.psw)):
+            self.cache.remember(key, account)
+            return True
+        return False
+
+
+def _allow_listed(account: AccountRecord, ip: str) -> bool:
+    """The account has an allow-list and ``ip`` is on it."""
+    return bool(account.allowed_ips) and ip_allowed(ip, parse_allow_list(account.allowed_ips))
+
+
+def _usable_from(account: AccountRecord, ip: str) -> bool:
+    return not account.disabled and (not account.allowed_ips or _allow_listed(account, ip))

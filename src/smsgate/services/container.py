@@ -1,0 +1,28 @@
+"""The set of services one process runs, handed to every ingress by ``app.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smsgate.clock import Clock
+from smsgate.config import Settings
+from smsgate.metrics import Metrics
+from smsgate.services.accounts import AccountService
+from smsgate.services.auth import Authenticator
+from smsgate.services.guards import Guards
+from smsgate.services.tariffs import TariffService
+from smsgate.store.db import Database
+from smsgate.store.writer import GroupCommitWriter
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    writer: GroupCommitWriter
+    guards: Guards
+    auth: Authenticator
+    accounts: AccountService
+    tariffs: TariffService
+    metrics: Metrics

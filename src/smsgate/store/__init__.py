@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core schema, repositories, migrations, and the group-commit writer."""

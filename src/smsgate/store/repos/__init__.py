@@ -1,0 +1,1 @@
+"""Repositories: one module per aggregate, plain functions of a connection (SQLAlchemy Core)."""

@@ -1,0 +1,152 @@
+"""The relational schema (SQLAlchemy Core). Alembic migrations under ``migrations/`` create it.
+
+Conventions: times are Unix seconds (:class:`UnixTime`), money is :class:`Money` (exact Decimal),
+and every table that a guard or limit reads is indexed for the exact query it runs.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from smsgate.store.types import Money, UnixTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Logins are case-insensitive: stored lower-case.
+    Column("login", String(64), nullable=False, unique=True),
+    # argon2 over the lower-case MD5 hex of the password (http-api.md §1.2).
+    Column("password_hash", String(255), nullable=False),
+    # argon2 over the SMPP password itself (SMPP passwords are at most 8 characters).
+    Column("smpp_password_hash", String(255), nullable=True),
+    # Bumped whenever the password, an API key or the IP allow-list changes: cached verifications
+    # made under an older version are dropped at once, on every node.
+    Column("auth_version", Integer, nullable=False, server_default="1"),
+    Column("balance", Money, nullable=False, server_default="0"),
+    Column("credit_limit", Money, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False, server_default="RUR"),
+    # Comma-separated CIDRs; empty means any address.
+    Column("allowed_ips", Text, nullable=False, server_default=""),
+    Column("test_mode", Boolean, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("default_sender", String(64), nullable=True),
+    Column("callback_url", Text, nullable=True),
+    Column("callback_secret", String(128), nullable=True),
+    Column("parent_id", Integer, ForeignKey("accounts.id"), nullable=True, index=True),
+    # Time zone as minutes relative to Moscow (UTC+3), e.g. -60 for UTC+2.
+    Column("tz_minutes", Integer, nullable=False, server_default="0"),
+    Column("tariff_plan", Integer, nullable=False, server_default="0"),
+    # Last client message id allocated for requests that gave none (http-api.md §2.1 ``id``).
+    Column("last_request_id", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", UnixTime, nullable=False),
+    Column("updated_at", UnixTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    # SHA-256 hex of the key. Keys are 256-bit random tokens, so a fast hash is safe here and keeps
+    # the lookup a single indexed equality match.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    # The first characters of the key, to tell keys apart in listings.
+    Column("prefix", String(16), nullable=False),
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("created_at", UnixTime, nullable=False),
+    Column("revoked_at", UnixTime, nullable=True),
+)
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan", Integer, nullable=False, server_default="0"),
+    # ISO 3166-1 alpha-2 country, operator name, message type code; NULL = any.
+    Column("country", String(2), nullable=True),
+    Column("operator", String(100), nullable=True),
+    Column("msg_type", Integer, nullable=True),
+    Column("price", Money, nullable=False),
+    Column("updated_at", UnixTime, nullable=False),
+    UniqueConstraint("plan", "country", "operator", "msg_type"),
+)
+
+# --- guards: lockouts and rate limits, kept in the store so that they hold across nodes -----------
+
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ip", String(45), nullable=False),
+    Column("at", UnixTime, nullable=False),
+    Index("ix_auth_failures_ip_at", "ip", "at"),
+)
+
+ip_blocks = Table(
+    "ip_blocks",
+    metadata,
+    Column("ip", String(45), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("until", UnixTime, nullable=False),
+)
+
+# Consecutive failed send requests per IP (reset by a successful send).
+send_failures = Table(
+    "send_failures",
+    metadata,
+    Column("ip", String(45), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("first_at", UnixTime, nullable=False),
+)
+
+# Accepted requests per login and fingerprint, for the identical-request and per-endpoint limits.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("at", UnixTime, nullable=False),
+    Index("ix_request_log_login_fingerprint_at", "login", "fingerprint", "at"),
+)
+
+# Requests in progress per login (the 15-concurrent-requests limit), one row per request.
+inflight_requests = Table(
+    "inflight_requests",
+    metadata,
+    Column("token", String(32), primary_key=True),
+    Column("login", String(64), nullable=False, index=True),
+    Column("node", String(64), nullable=False),
+    Column("started_at", UnixTime, nullable=False),
+)
+
+# Small facts about the installation (e.g. that the demo account was created).
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,152 @@
+"""Group commit: writes from many concurrent requests share one transaction.
+
+A caller hands :meth:`GroupCommitWriter.submit` a *write operation*, an async function of a
+connection, and is resumed with its result only after the transaction that ran it has committed.
+While one transaction commits, new operations queue up; the next transaction takes all of them (up to
+``max_batch``). One fsync then covers many requests, which is how a durable acknowledgement and high
+throughput coexist (DESIGN.md, "Group commit on ingest").
+
+If an operation raises (or the batch fails, e.g. on a PostgreSQL deadlock between nodes), the batch
+is rolled back and its operations are run again one transaction each, so one bad operation fails only
+its own caller. Operations must therefore depend only on the
+connection they are given (they may be run twice, but commit at most once). Expected refusals (not
+enough money, a limit reached) are better returned as values than raised, to keep batches whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.errors import StorageError
+from smsgate.store.db import Database
+
+T = TypeVar("T")
+WriteOp = Callable[[AsyncConnection], Awaitable[T]]
+
+log = logging.getLogger(__name__)
+
+
+class WriterState(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class _Pending:
+    op: WriteOp[Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class WriterStats:
+    transactions: int = 0
+    operations: int = 0
+    fallbacks: int = 0
+
+
+class GroupCommitWriter:
+    """Runs submitted write operations in batched transactions; an async context manager."""
+
+    def __init__(self, db: Database, *, max_batch: int = 1000, queue_size: int = 20000) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self.state = WriterState.NEW
+        self.stats = WriterStats()
+
+    async def __aenter__(self) -> GroupCommitWriter:
+        if self.state is not WriterState.NEW:
+            raise RuntimeError(f"writer cannot be opened in state {self.state.value}")
+        self._task = asyncio.create_task(self._run(), name="group-commit-writer")
+        self.state = WriterState.RUNNING
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop accepting, commit everything already queued, then stop."""
+        if self.state is not WriterState.RUNNING:
+            self.state = WriterState.CLOSED
+            return
+        self.state = WriterState.CLOSING
+        await self._queue.put(None)
+        if self._task is not None:
+            await self._task
+        self.state = WriterState.CLOSED
+
+    async def submit(self, op: WriteOp[T]) -> T:
+        """Run ``op`` in the next batch; return its result once that batch has committed.
+
+        Raises what ``op`` raised, or :class:`StorageError` when the batch could not commit.
+        """
+        if self.state is not WriterState.RUNNING:
+            raise StorageError("the writer is not running")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(op, future))
+        return await future
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            results = await self._execute(batch)
+        except Exception:  # an operation raised, or a lock conflict: isolate by running each alone
+            self.stats.fallbacks += 1
+            await self._commit_one_by_one(batch)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            _resolve(pending, result)
+
+    async def _commit_one_by_one(self, batch: list[_Pending]) -> None:
+        for pending in batch:
+            try:
+                (result,) = await self._execute([pending])
+            except Exception as exc:  # handed to the caller, who turns it into a reply
+                _fail(pending, exc)
+            else:
+                _resolve(pending, result)
+
+    async def _execute(self, batch: list[_Pending]) -> list[Any]:
+        async with self._db.transaction() as conn:
+            results = [await pending.op(conn) for pending in batch]
+        self.stats.transactions += 1
+        self.stats.operations += len(batch)
+        return results
+
+
+def _resolve(pending: _Pending, result: Any) -> None:
+    # The caller may have gone away (client disconnected); the write has committed regardless.
+    if not pending.future.done():
+        pending.future.set_result(result)
+
+
+def _fail(pending: _Pending, exc: BaseException) -> None:
+    if not pending.future.done():
+        pending.future.set_exception(exc)
