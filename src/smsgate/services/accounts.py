@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
+from smsgate.domain.logins import is_valid_login
 from smsgate.domain.money import to_ledger
 from smsgate.domain.network import format_allow_list, parse_allow_list
 from smsgate.errors import SmsgateError
@@ -22,7 +23,6 @@ from smsgate.store.repos import accounts as repo
 from smsgate.store.repos.accounts import AccountRecord, ApiKeyRecord
 from smsgate.store.writer import GroupCommitWriter
 
-_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -64,7 +64,7 @@ class AccountService:
         test_mode: bool = False,
         parent_id: int | None = None,
     ) -> AccountRecord:
-        if not _LOGIN.match(login):
+        if not is_valid_login(login):
             raise AccountError(f"invalid login {login!r}: letters, digits, . _ @ - (max 64)")
         _check_password(password)
         password_hash = await self._hasher.hash_password(password)

@@ -12,7 +12,6 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.store.schema import accounts, api_keys
-from smsgate.store.types import money_units
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +114,7 @@ async def add_to_balance(
     statement = (
         update(accounts)
         .where(accounts.c.id == account_id)
-        .values(balance=accounts.c.balance + money_units(amount), updated_at=now)
+        .values(balance=accounts.c.balance + amount, updated_at=now)
         .returning(accounts.c.balance)
     )
     value: Decimal | None = (await conn.execute(statement)).scalar_one_or_none()

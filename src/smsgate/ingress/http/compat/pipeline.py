@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from smsgate.config import HttpSettings
 from smsgate.domain.codes import RequestErrorCode
+from smsgate.domain.logins import is_valid_login
 from smsgate.domain.network import IPNetwork, ip_allowed, parse_allow_list
 from smsgate.errors import RequestError, StorageError
 from smsgate.ingress.http.formats import VALID_FMTS, ErrorReply, Reply, encode
@@ -122,8 +123,12 @@ class CompatApi:
         self, name: str, endpoint: CompatEndpoint, raw: RawParams, ip: str, fmt: int
     ) -> Reply:
         params = decode_params(raw, large=endpoint.large_params)
+        login = params.get("login").strip()
+        if login and not is_valid_login(login):
+            # Quotes, semicolons and the like cannot be part of any login: a malformed parameter.
+            raise RequestError(RequestErrorCode.PARAMETERS, "malformed login")
         credentials = Credentials(
-            login=params.get("login").strip(),
+            login=login,
             psw=params.get("psw"),
             apikey=params.get("apikey").strip(),
         )
