@@ -22,6 +22,7 @@ from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.domain.pricing import TariffRule
 from smsgate.ingress.http.app import build_http_app
+from smsgate.ingress.http.protocol import CompatHttpProtocol
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
@@ -230,7 +231,7 @@ class Gateway:
     ) -> None:
         config = uvicorn.Config(
             app,
-            http="httptools",
+            http=CompatHttpProtocol,
             loop="none",
             lifespan="off",
             access_log=False,

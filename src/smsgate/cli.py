@@ -148,6 +148,7 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         for name, port in gateway.ports.items():
             click.echo(f"  {name} listening on {settings.bind_host}:{port}")
         click.echo(f"  health: {base_url}/health")
+        sys.stdout.flush()  # the banner must reach a pipe (tee, a supervisor's log) at once
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, gateway.stop)
@@ -237,7 +238,7 @@ def account_set(
 @click.argument("amount")
 @click.pass_context
 def account_topup(ctx: click.Context, login: str, amount: str) -> None:
-    """Add AMOUNT to the balance (negative to deduct)."""
+    """Add AMOUNT to the balance; to deduct, give a negative amount after --."""
     value = _amount(amount)
 
     async def action(services: Services) -> None:

@@ -1,0 +1,5 @@
+"""``python -m smsgate`` is the ``smsgate`` command."""
+
+from smsgate.cli import main
+
+main()
