@@ -271,7 +271,7 @@ class NumberingPlan:
         self._starts = [item.first for item in ordered]
         self._ends = [item.last for item in ordered]
         self._codes = frozenset(item.prefix_code for item in ordered)
-        self._region_tz = {item.region: region_tz(item.region) for item in ordered}
+        self._region_tz = {region: region_tz(region) for region in {i.region for i in ordered}}
         self._ported = {number: carrier_for(name) for number, name in (ported or {}).items()}
         for number in self._ported:
             if not _is_number(number):

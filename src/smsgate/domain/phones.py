@@ -216,10 +216,9 @@ def _email_token(raw: str) -> Token:
     group = _group_token(raw)
     if group is not None:
         return group
-    match = _EMAIL.fullmatch(raw)
+    match = _EMAIL.fullmatch(raw) if len(raw) <= MAX_EMAIL_LENGTH else None
     if (
         match is None
-        or len(raw) > MAX_EMAIL_LENGTH
         or len(match.group(1)) > MAX_EMAIL_LOCAL_LENGTH
         or match.group(2).startswith(".")
     ):
