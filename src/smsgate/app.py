@@ -28,6 +28,7 @@ from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
+from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
 from smsgate.services.tariffs import TariffService
 from smsgate.store import migrate
@@ -64,6 +65,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 clock,
                 settings.node_id or socket.gethostname(),
             )
+            directory = AccountDirectory(db, clock, settings.auth.account_cache_ttl)
             metrics = Metrics()
             metrics.watch_writer(lambda: (writer.stats.transactions, writer.stats.operations))
             yield Services(
@@ -72,8 +74,9 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 db=db,
                 writer=writer,
                 guards=guards,
-                auth=Authenticator(db, hasher, guards, settings.auth, clock),
-                accounts=AccountService(db, writer, hasher, clock),
+                auth=Authenticator(directory, hasher, guards, settings.auth, clock),
+                directory=directory,
+                accounts=AccountService(db, writer, hasher, directory, clock),
                 tariffs=TariffService(db, writer, clock),
                 metrics=metrics,
             )

@@ -71,8 +71,10 @@ class SmtpSettings:
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
     # Successful verifications are cached this long (keyed by an HMAC of login and secret).
-    cache_ttl: Seconds = Seconds(300)
+    cache_ttl: Seconds = Seconds(60)
     cache_size: int = 10000
+    # Account rows are re-read at most this often (a change on another node shows within it).
+    account_cache_ttl: Seconds = Seconds(1)
     argon2_time_cost: int = 3
     argon2_memory_cost_kib: int = 65536
     argon2_parallelism: int = 2

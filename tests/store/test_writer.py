@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -14,7 +14,7 @@ from smsgate.config import Settings
 from smsgate.errors import StorageError
 from smsgate.store.db import Database
 from smsgate.store.schema import meta
-from smsgate.store.writer import GroupCommitWriter, WriteOp, WriterState
+from smsgate.store.writer import Batched, GroupCommitWriter, WriteOp, WriterState
 
 
 @pytest.fixture
@@ -104,3 +104,37 @@ async def test_cannot_be_opened_twice(db: Database) -> None:
     async with writer:
         with pytest.raises(RuntimeError):
             await writer.__aenter__()
+
+
+class _InsertMany:
+    """A batch kind: one multi-row INSERT for all its items."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    async def run(self, conn: AsyncConnection, items: Sequence[str]) -> list[str]:
+        self.calls.append(len(items))
+        await conn.execute(insert(meta), [{"key": key, "value": "v"} for key in items])
+        return [key.upper() for key in items]
+
+
+async def test_batched_items_share_one_statement(db: Database) -> None:
+    kind = _InsertMany()
+    async with GroupCommitWriter(db) as writer:
+        results = await asyncio.gather(*(writer.submit(Batched(kind, f"k{i}")) for i in range(300)))
+    assert results == [f"K{i}" for i in range(300)]
+    assert sum(kind.calls) == 300 and len(kind.calls) <= 3
+    assert await committed(db, "k299")
+
+
+async def test_a_failing_batch_kind_is_retried_item_by_item(db: Database) -> None:
+    kind = _InsertMany()
+    async with GroupCommitWriter(db) as writer:
+        results = await asyncio.gather(
+            writer.submit(Batched(kind, "x")),
+            writer.submit(Batched(kind, "x")),  # the duplicate fails the multi-row insert
+            writer.submit(Batched(kind, "y")),
+            return_exceptions=True,
+        )
+    assert results[0] == "X" and results[2] == "Y"
+    assert isinstance(results[1], IntegrityError)

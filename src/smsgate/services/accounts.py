@@ -18,6 +18,7 @@ from smsgate.domain.money import to_ledger
 from smsgate.domain.network import format_allow_list, parse_allow_list
 from smsgate.errors import SmsgateError
 from smsgate.services.credentials import PasswordHasher, api_key_hash, new_api_key
+from smsgate.services.directory import AccountDirectory
 from smsgate.store.db import Database
 from smsgate.store.repos import accounts as repo
 from smsgate.store.repos.accounts import AccountRecord, ApiKeyRecord
@@ -47,9 +48,15 @@ class AccountChanges:
 
 class AccountService:
     def __init__(
-        self, db: Database, writer: GroupCommitWriter, hasher: PasswordHasher, clock: Clock
+        self,
+        db: Database,
+        writer: GroupCommitWriter,
+        hasher: PasswordHasher,
+        directory: AccountDirectory,
+        clock: Clock,
     ) -> None:
         self._db = db
+        self._directory = directory
         self._writer = writer
         self._hasher = hasher
         self._clock = clock
@@ -106,7 +113,9 @@ class AccountService:
             assert record is not None
             return record
 
-        return await self._writer.submit(op)
+        record = await self._writer.submit(op)
+        self._directory.forget_all()
+        return record
 
     async def _access_values(self, changes: AccountChanges) -> dict[str, Any]:
         """Column values for changes that affect authentication."""
@@ -151,6 +160,7 @@ class AccountService:
             )
 
         key_id = await self._writer.submit(op)
+        self._directory.forget_all()
         return ApiKeyRecord(key_id, account.id, key[:10], name, now, None), key
 
     async def api_keys(self, login: str) -> Sequence[ApiKeyRecord]:
@@ -167,6 +177,7 @@ class AccountService:
 
         if not await self._writer.submit(op):
             raise AccountError(f"no active API key {key_id} for {account.login!r}")
+        self._directory.forget_all()
 
     async def get(self, login: str) -> AccountRecord:
         async with self._db.read() as conn:

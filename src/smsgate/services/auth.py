@@ -3,8 +3,9 @@
 Every SMSC request carries credentials, so a successful password check is cached in memory: the key
 is an HMAC (with a per-process secret) of the login and the presented secret, the entry remembers the
 account's ``auth_version`` and expires after ``auth.cache_ttl``. The account row is read on every
-request anyway (allow-list, disabled flag), so a change of password, key or allow-list, which bumps
-``auth_version``, drops cached entries at once on every node.
+request anyway (allow-list, disabled flag; through the :class:`AccountDirectory`, which keeps a row
+for at most a second), so a change of password, key or allow-list, which bumps ``auth_version``, drops
+cached verifications on this node at once and on every other node within that second.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from smsgate.domain.codes import RequestErrorCode
 from smsgate.domain.network import ip_allowed, parse_allow_list
 from smsgate.errors import RequestError
 from smsgate.services.credentials import PasswordHasher, api_key_hash, password_forms
+from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
-from smsgate.store.db import Database
-from smsgate.store.repos import accounts as account_repo
 from smsgate.store.repos.accounts import AccountRecord
 
 
@@ -95,13 +95,13 @@ class Authenticator:
 
     def __init__(
         self,
-        db: Database,
+        directory: AccountDirectory,
         hasher: PasswordHasher,
         guards: Guards,
         settings: AuthSettings,
         clock: Clock,
     ) -> None:
-        self._db = db
+        self._directory = directory
         self._hasher = hasher
         self._guards = guards
         self.cache = VerificationCache(settings.cache_ttl, settings.cache_size, clock)
@@ -124,8 +124,7 @@ class Authenticator:
 
     async def authenticate_smpp(self, system_id: str, password: str, ip: str) -> AccountRecord:
         """Bind authentication with the account's separate SMPP password (same guards)."""
-        async with self._db.read() as conn:
-            account = await account_repo.get_by_login(conn, system_id)
+        account = await self._directory.by_login(system_id)
         exempt = account is not None and _allow_listed(account, ip)
         if not exempt:
             await self._guards.check_ip(ip)
@@ -148,11 +147,10 @@ class Authenticator:
 
     async def _lookup(self, credentials: Credentials) -> AccountRecord | None:
         key = credentials.api_key
-        async with self._db.read() as conn:
-            if key is not None:
-                return await account_repo.get_by_api_key_hash(conn, api_key_hash(key))
-            if credentials.login:
-                return await account_repo.get_by_login(conn, credentials.login)
+        if key is not None:
+            return await self._directory.by_api_key_hash(api_key_hash(key))
+        if credentials.login:
+            return await self._directory.by_login(credentials.login)
         return None
 
     async def _verify(self, account: AccountRecord, credentials: Credentials, ip: str) -> bool:

@@ -9,6 +9,7 @@ from smsgate.config import Settings
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
 from smsgate.services.tariffs import TariffService
 from smsgate.store.db import Database
@@ -23,6 +24,7 @@ class Services:
     writer: GroupCommitWriter
     guards: Guards
     auth: Authenticator
+    directory: AccountDirectory
     accounts: AccountService
     tariffs: TariffService
     metrics: Metrics

@@ -1,19 +1,25 @@
 """Lockouts and request limits, shared by every ingress and every node (http-api.md §1.7).
 
 State lives in the database (``store/repos/guards.py``), so a limit holds across nodes. Checks that
-must be atomic (count, then record) run as one write operation through the group-commit writer; on
-PostgreSQL they first take a transaction-scoped advisory lock on the login so two nodes cannot both
-pass the same count.
+must be atomic (count, then record) run inside the group-commit writer as batch kinds: one transaction
+counts and records the checks of many concurrent requests with a few set-based statements. On
+PostgreSQL a batch first takes transaction-scoped advisory locks on its logins (in sorted order), so
+two nodes cannot both pass the same count.
+
+The set of blocked IPs is read from the store at most once per ``refresh_s`` and kept in memory: a block
+written by this node applies at once, one written by another node within ``refresh_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
@@ -22,7 +28,90 @@ from smsgate.domain.codes import TOO_MANY_CONCURRENT, RequestErrorCode
 from smsgate.errors import RequestError
 from smsgate.store.db import Database
 from smsgate.store.repos import guards as repo
-from smsgate.store.writer import GroupCommitWriter
+from smsgate.store.writer import Batched, GroupCommitWriter
+
+BLOCK_REFRESH_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _RateCheck:
+    login: str
+    fingerprint: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class _SlotRequest:
+    token: str
+    login: str
+
+
+class _RateKind:
+    """Count, then record, the requests of many rate checks in one go."""
+
+    def __init__(self, guards: Guards) -> None:
+        self._guards = guards
+
+    async def run(self, conn: AsyncConnection, items: Sequence[_RateCheck]) -> list[bool]:
+        guards = self._guards
+        await guards.lock_logins(conn, [item.login for item in items])
+        now = guards.clock.now()
+        counts = await repo.count_requests(
+            conn,
+            [item.login for item in items],
+            [item.fingerprint for item in items],
+            now - guards.limits.window,
+        )
+        allowed: list[bool] = []
+        logged: list[tuple[str, str]] = []
+        for item in items:
+            key = (item.login, item.fingerprint)
+            ok = counts[key] < item.limit
+            if ok:
+                counts[key] += 1
+                logged.append(key)
+            allowed.append(ok)
+        await repo.log_requests(conn, logged, now)
+        return allowed
+
+
+class _SlotAcquireKind:
+    """Take request slots for many requests; refuse those that would reach the limit."""
+
+    def __init__(self, guards: Guards) -> None:
+        self._guards = guards
+
+    async def run(self, conn: AsyncConnection, items: Sequence[_SlotRequest]) -> list[bool]:
+        guards = self._guards
+        await guards.lock_logins(conn, [item.login for item in items])
+        now = guards.clock.now()
+        counts = await repo.count_inflight(
+            conn, [item.login for item in items], now - guards.limits.concurrent_stale
+        )
+        granted: list[bool] = []
+        taken: list[tuple[str, str]] = []
+        for item in items:
+            ok = counts[item.login] + 1 < guards.limits.concurrent
+            if ok:
+                counts[item.login] += 1
+                taken.append((item.token, item.login))
+            granted.append(ok)
+        await repo.add_inflight(conn, taken, guards.node_id, now)
+        return granted
+
+
+class _SlotReleaseKind:
+    async def run(self, conn: AsyncConnection, items: Sequence[str]) -> list[None]:
+        await repo.remove_inflight(conn, list(items))
+        return [None] * len(items)
+
+
+class _SendSuccessKind:
+    """A successful send ends the run of failed sends of its IP."""
+
+    async def run(self, conn: AsyncConnection, items: Sequence[str]) -> list[None]:
+        await repo.reset_send_failures(conn, set(items))
+        return [None] * len(items)
 
 
 class Guards:
@@ -34,48 +123,65 @@ class Guards:
         lockout: LockoutSettings,
         clock: Clock,
         node_id: str,
+        *,
+        refresh_s: float = BLOCK_REFRESH_S,
     ) -> None:
         self._db = db
         self._writer = writer
-        self._limits = limits
+        self.limits = limits
         self._lockout = lockout
-        self._clock = clock
-        self._node_id = node_id
+        self.clock = clock
+        self.node_id = node_id
+        self._refresh_s = refresh_s
+        self._blocks: dict[str, float] = {}
+        self._blocks_loaded_at: float | None = None
+        self._blocks_lock = asyncio.Lock()
+        self._rate = _RateKind(self)
+        self._acquire = _SlotAcquireKind(self)
+        self._release = _SlotReleaseKind()
+        self._send_success = _SendSuccessKind()
 
     async def check_ip(self, ip: str) -> None:
         """Raise error 4 while ``ip`` is locked out."""
-        async with self._db.read() as conn:
-            until = await repo.blocked_until(conn, ip, self._clock.now())
-        if until is not None:
+        blocks = await self._current_blocks()
+        if blocks.get(ip, 0.0) > self.clock.now():
             raise RequestError(RequestErrorCode.IP_BLOCKED)
 
     async def auth_failed(self, ip: str) -> None:
         """Count a failed authentication; the ``auth_failures``-th within the window blocks the IP."""
         lockout = self._lockout
 
-        async def op(conn: AsyncConnection) -> None:
-            now = self._clock.now()
+        async def op(conn: AsyncConnection) -> float | None:
+            now = self.clock.now()
             failures = await repo.record_auth_failure(conn, ip, now, lockout.window)
-            if failures >= lockout.auth_failures:
-                await repo.block_ip(conn, ip, "auth", now + lockout.duration)
+            if failures < lockout.auth_failures:
+                return None
+            await repo.block_ip(conn, ip, "auth", now + lockout.duration)
+            return now + lockout.duration
 
-        await self._writer.submit(op)
+        until = await self._writer.submit(op)
+        if until is not None:
+            self._blocks[ip] = until
 
     async def send_outcome(self, ip: str, *, ok: bool) -> None:
         """Track consecutive failed sends from ``ip``; a success resets the run."""
+        if ok:
+            await self._writer.submit(Batched(self._send_success, ip))
+            return
         lockout = self._lockout
 
-        async def op(conn: AsyncConnection) -> None:
-            if ok:
-                await repo.reset_send_failures(conn, ip)
-                return
-            now = self._clock.now()
+        async def op(conn: AsyncConnection) -> float | None:
+            now = self.clock.now()
             failures = await repo.record_send_failure(conn, ip, now, lockout.failed_sends_window)
-            if failures >= lockout.failed_sends:
-                await repo.block_ip(conn, ip, "sends", now + lockout.failed_sends_duration)
-                await repo.reset_send_failures(conn, ip)
+            if failures < lockout.failed_sends:
+                return None
+            await repo.block_ip(conn, ip, "sends", now + lockout.failed_sends_duration)
+            await repo.reset_send_failures(conn, [ip])
+            return now + lockout.failed_sends_duration
 
-        await self._writer.submit(op)
+        until = await self._writer.submit(op)
+        if until is not None:
+            self._blocks[ip] = until
 
     async def check_rate(
         self, login: str, fingerprint: str, limit: int, *, description: str | None = None
@@ -84,66 +190,69 @@ class Guards:
 
         Refused requests are not recorded, so a client that waits gets through again.
         """
-        window = self._limits.window
-
-        async def op(conn: AsyncConnection) -> bool:
-            await self._lock_login(conn, login)
-            now = self._clock.now()
-            if await repo.count_requests(conn, login, fingerprint, now - window) >= limit:
-                return False
-            await repo.log_request(conn, login, fingerprint, now)
-            return True
-
-        if not await self._writer.submit(op):
+        allowed: bool = await self._writer.submit(
+            Batched(self._rate, _RateCheck(login, fingerprint, limit))
+        )
+        if not allowed:
             raise RequestError(RequestErrorCode.TOO_MANY, description=description)
 
-    @asynccontextmanager
-    async def request_slot(self, login: str) -> AsyncIterator[None]:
-        """Hold one of the login's ``limits.concurrent`` request slots for the block's duration.
+    async def acquire_slot(self, login: str) -> str:
+        """Take one of the login's request slots; the token to release it with.
 
         A request that would make ``limits.concurrent`` or more requests of the login in progress
         at once is refused with error 9 (http-api.md §1.7).
         """
         token = secrets.token_hex(16)
-        limit = self._limits.concurrent
-        stale = self._limits.concurrent_stale
-
-        async def acquire(conn: AsyncConnection) -> bool:
-            await self._lock_login(conn, login)
-            now = self._clock.now()
-            if await repo.count_inflight(conn, login, now - stale) + 1 >= limit:
-                return False
-            await repo.add_inflight(conn, token, login, self._node_id, now)
-            return True
-
-        async def release(conn: AsyncConnection) -> None:
-            await repo.remove_inflight(conn, token)
-
-        if not await self._writer.submit(acquire):
+        granted: bool = await self._writer.submit(
+            Batched(self._acquire, _SlotRequest(token, login))
+        )
+        if not granted:
             raise RequestError(RequestErrorCode.TOO_MANY, description=TOO_MANY_CONCURRENT)
-        try:
-            yield
-        finally:
-            await self._writer.submit(release)
+        return token
+
+    async def release_slot(self, token: str) -> None:
+        await self._writer.submit(Batched(self._release, token))
 
     async def purge(self) -> None:
         """Drop rows no window can reach any more."""
         keep = max(
-            self._limits.window,
-            self._limits.concurrent_stale,
+            self.limits.window,
+            self.limits.concurrent_stale,
             self._lockout.window,
             self._lockout.failed_sends_window,
         )
 
         async def op(conn: AsyncConnection) -> None:
-            await repo.purge_expired(conn, self._clock.now(), keep)
+            await repo.purge_expired(conn, self.clock.now(), keep)
 
         await self._writer.submit(op)
 
-    async def _lock_login(self, conn: AsyncConnection, login: str) -> None:
-        if self._db.dialect == "postgresql":
-            key = int.from_bytes(hashlib.sha256(login.encode()).digest()[:8], "big", signed=True)
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    async def lock_logins(self, conn: AsyncConnection, logins: Sequence[str]) -> None:
+        """On PostgreSQL, serialise limit checks of these logins across nodes (sorted: no deadlock
+        between two batches of this kind)."""
+        if self._db.dialect != "postgresql":
+            return
+        keys = sorted({_lock_key(login) for login in logins})
+        statement = text(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(:keys) AS k ORDER BY 1) AS s"
+        ).bindparams(bindparam("keys", type_=ARRAY(BIGINT)))
+        await conn.execute(statement, {"keys": keys})
+
+    async def _current_blocks(self) -> dict[str, float]:
+        loaded = self._blocks_loaded_at
+        if loaded is not None and self.clock.monotonic() - loaded < self._refresh_s:
+            return self._blocks
+        async with self._blocks_lock:
+            loaded = self._blocks_loaded_at
+            if loaded is None or self.clock.monotonic() - loaded >= self._refresh_s:
+                async with self._db.read() as conn:
+                    self._blocks = await repo.active_blocks(conn, self.clock.now())
+                self._blocks_loaded_at = self.clock.monotonic()
+        return self._blocks
+
+
+def _lock_key(login: str) -> int:
+    return int.from_bytes(hashlib.sha256(login.encode()).digest()[:8], "big", signed=True)
 
 
 def request_fingerprint(path: str, params: dict[str, str]) -> str:

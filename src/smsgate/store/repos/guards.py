@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,14 +17,14 @@ from smsgate.store.schema import (
 )
 
 
-async def blocked_until(conn: AsyncConnection, ip: str, now: float) -> float | None:
-    """When the block on ``ip`` ends, or None when it is not blocked."""
-    until = (
-        await conn.execute(
-            select(func.max(ip_blocks.c.until)).where(ip_blocks.c.ip == ip, ip_blocks.c.until > now)
-        )
-    ).scalar_one_or_none()
-    return float(until) if until is not None else None
+async def active_blocks(conn: AsyncConnection, now: float) -> dict[str, float]:
+    """Every blocked IP and when its block ends."""
+    rows = await conn.execute(
+        select(ip_blocks.c.ip, func.max(ip_blocks.c.until))
+        .where(ip_blocks.c.until > now)
+        .group_by(ip_blocks.c.ip)
+    )
+    return {ip: float(until) for ip, until in rows}
 
 
 async def block_ip(conn: AsyncConnection, ip: str, reason: str, until: float) -> None:
@@ -66,52 +69,67 @@ async def record_send_failure(conn: AsyncConnection, ip: str, now: float, window
     return int(row["count"]) + 1
 
 
-async def reset_send_failures(conn: AsyncConnection, ip: str) -> None:
-    await conn.execute(delete(send_failures).where(send_failures.c.ip == ip))
+async def reset_send_failures(conn: AsyncConnection, ips: Iterable[str]) -> None:
+    await conn.execute(delete(send_failures).where(send_failures.c.ip.in_(list(ips))))
 
 
-async def count_requests(conn: AsyncConnection, login: str, fingerprint: str, since: float) -> int:
-    return int(
-        (
-            await conn.execute(
-                select(func.count())
-                .select_from(request_log)
-                .where(
-                    request_log.c.login == login,
-                    request_log.c.fingerprint == fingerprint,
-                    request_log.c.at > since,
-                )
-            )
-        ).scalar_one()
+async def count_requests(
+    conn: AsyncConnection, logins: Iterable[str], fingerprints: Iterable[str], since: float
+) -> Counter[tuple[str, str]]:
+    """Logged requests per (login, fingerprint) since ``since``, for the given logins and prints."""
+    rows = await conn.execute(
+        select(request_log.c.login, request_log.c.fingerprint, func.count())
+        .where(
+            request_log.c.login.in_(list(set(logins))),
+            request_log.c.fingerprint.in_(list(set(fingerprints))),
+            request_log.c.at > since,
+        )
+        .group_by(request_log.c.login, request_log.c.fingerprint)
     )
+    return Counter({(login, fp): int(n) for login, fp, n in rows})
 
 
-async def log_request(conn: AsyncConnection, login: str, fingerprint: str, now: float) -> None:
-    await conn.execute(insert(request_log).values(login=login, fingerprint=fingerprint, at=now))
+async def log_requests(
+    conn: AsyncConnection, entries: Sequence[tuple[str, str]], now: float
+) -> None:
+    if entries:
+        await conn.execute(
+            insert(request_log),
+            [{"login": login, "fingerprint": fp, "at": now} for login, fp in entries],
+        )
 
 
-async def count_inflight(conn: AsyncConnection, login: str, since: float) -> int:
-    return int(
-        (
-            await conn.execute(
-                select(func.count())
-                .select_from(inflight_requests)
-                .where(inflight_requests.c.login == login, inflight_requests.c.started_at > since)
-            )
-        ).scalar_one()
+async def count_inflight(
+    conn: AsyncConnection, logins: Iterable[str], since: float
+) -> Counter[str]:
+    """Requests in progress per login (rows younger than ``since``)."""
+    rows = await conn.execute(
+        select(inflight_requests.c.login, func.count())
+        .where(
+            inflight_requests.c.login.in_(list(set(logins))),
+            inflight_requests.c.started_at > since,
+        )
+        .group_by(inflight_requests.c.login)
     )
+    return Counter({login: int(n) for login, n in rows})
 
 
 async def add_inflight(
-    conn: AsyncConnection, token: str, login: str, node: str, now: float
+    conn: AsyncConnection, entries: Sequence[tuple[str, str]], node: str, now: float
 ) -> None:
-    await conn.execute(
-        insert(inflight_requests).values(token=token, login=login, node=node, started_at=now)
-    )
+    """Record requests in progress: (token, login) pairs."""
+    if entries:
+        await conn.execute(
+            insert(inflight_requests),
+            [
+                {"token": token, "login": login, "node": node, "started_at": now}
+                for token, login in entries
+            ],
+        )
 
 
-async def remove_inflight(conn: AsyncConnection, token: str) -> None:
-    await conn.execute(delete(inflight_requests).where(inflight_requests.c.token == token))
+async def remove_inflight(conn: AsyncConnection, tokens: Sequence[str]) -> None:
+    await conn.execute(delete(inflight_requests).where(inflight_requests.c.token.in_(tokens)))
 
 
 async def purge_expired(conn: AsyncConnection, now: float, keep: float) -> None:

@@ -42,7 +42,8 @@ class BalanceReply:
 
 async def handle(ctx: CompatContext) -> Reply:
     await ctx.limit(ctx.services.settings.limits.balance, fingerprint=_FINGERPRINT)
-    account = ctx.account
+    # The balance must be exact: read the row now rather than the cached one used for auth.
+    account = await ctx.services.directory.fresh(ctx.account.id) or ctx.account
     return BalanceReply(
         balance=account.balance,
         credit=account.credit_limit if account.credit_limit > 0 else None,

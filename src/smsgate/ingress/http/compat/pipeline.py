@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -96,6 +97,7 @@ class CompatApi:
             ip = self._client_ip(request)
             raw = RawParams()
             raw.merge(parse_urlencoded(request.scope.get("query_string", b"")))
+            slot: list[str] = []  # the request slot taken, released after the reply is sent
             try:
                 # The query string alone decides the format of errors found in the body.
                 charset = _response_charset(raw)
@@ -104,23 +106,37 @@ class CompatApi:
                 charset = _response_charset(raw)
                 fmt = 0  # an invalid fmt is answered in fmt 0
                 fmt = _fmt(raw)
-                reply = await self._handle(name, endpoint, raw, ip, fmt)
+                reply = await self._handle(name, endpoint, raw, ip, fmt, slot)
             except RequestError as exc:
                 reply = ErrorReply(int(exc.code), exc.description, exc.request_id)
             except StorageError:
                 log.exception("storage unavailable", extra={"endpoint": name})
-                return PlainTextResponse(
+                unavailable = PlainTextResponse(
                     "temporarily unavailable", status_code=503, headers={"Retry-After": "5"}
                 )
+                return self._release_after(unavailable, slot)
             outcome = reply.code if isinstance(reply, ErrorReply) else 0
             metrics.http_requests.labels(name, str(outcome)).inc()
             if endpoint.counts_send_failures and outcome not in (4, 9):
                 await self._services.guards.send_outcome(ip, ok=outcome == 0)
             body, media_type = encode(reply, fmt, charset)
-            return Response(body, media_type=media_type)
+            return self._release_after(Response(body, media_type=media_type), slot)
+
+    def _release_after(self, response: Response, slot: list[str]) -> Response:
+        """Free the request slot once the response has been sent, so that the reply does not wait
+        for that commit (a client's next request may briefly still see this one in progress)."""
+        if slot:
+            response.background = BackgroundTask(self._services.guards.release_slot, slot[0])
+        return response
 
     async def _handle(
-        self, name: str, endpoint: CompatEndpoint, raw: RawParams, ip: str, fmt: int
+        self,
+        name: str,
+        endpoint: CompatEndpoint,
+        raw: RawParams,
+        ip: str,
+        fmt: int,
+        slot: list[str],
     ) -> Reply:
         params = decode_params(raw, large=endpoint.large_params)
         login = params.get("login").strip()
@@ -133,16 +149,16 @@ class CompatApi:
             apikey=params.get("apikey").strip(),
         )
         account = await self._services.auth.authenticate(credentials, ip)
-        async with self._services.guards.request_slot(account.login):
-            context = CompatContext(
-                params=params,
-                account=account,
-                ip=ip,
-                path=f"/sys/{name}.php",
-                fmt=fmt,
-                services=self._services,
-            )
-            return await endpoint.handler(context)
+        slot.append(await self._services.guards.acquire_slot(account.login))
+        context = CompatContext(
+            params=params,
+            account=account,
+            ip=ip,
+            path=f"/sys/{name}.php",
+            fmt=fmt,
+            services=self._services,
+        )
+        return await endpoint.handler(context)
 
     async def _read_body(self, request: Request, raw: RawParams) -> None:
         """Merge the body's parameters into ``raw``; error 1 for bodies over ``http.max_body``."""
