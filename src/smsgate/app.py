@@ -30,6 +30,9 @@ from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
+from smsgate.services.numbering import NumberingService
+from smsgate.services.senders import SenderService
+from smsgate.services.sending import SendingService
 from smsgate.services.tariffs import TariffService
 from smsgate.store import migrate
 from smsgate.store.db import Database
@@ -68,6 +71,19 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
             directory = AccountDirectory(db, clock, settings.auth.account_cache_ttl)
             metrics = Metrics()
             metrics.watch_writer(lambda: (writer.stats.transactions, writer.stats.operations))
+            numbering = NumberingService(db, writer, clock)
+            tariffs = TariffService(db, writer, clock)
+            senders = SenderService(db, writer, clock)
+            sending = SendingService(
+                writer,
+                guards,
+                numbering,
+                tariffs,
+                senders,
+                clock,
+                duplicate_limit=settings.limits.send_identical,
+                window=settings.limits.window,
+            )
             yield Services(
                 settings=settings,
                 clock=clock,
@@ -77,7 +93,10 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 auth=Authenticator(directory, hasher, guards, settings.auth, clock),
                 directory=directory,
                 accounts=AccountService(db, writer, hasher, directory, clock),
-                tariffs=TariffService(db, writer, clock),
+                tariffs=tariffs,
+                numbering=numbering,
+                senders=senders,
+                sending=sending,
                 metrics=metrics,
             )
     finally:

@@ -11,6 +11,9 @@ from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
+from smsgate.services.numbering import NumberingService
+from smsgate.services.senders import SenderService
+from smsgate.services.sending import SendingService
 from smsgate.services.tariffs import TariffService
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
@@ -27,4 +30,7 @@ class Services:
     directory: AccountDirectory
     accounts: AccountService
     tariffs: TariffService
+    numbering: NumberingService
+    senders: SenderService
+    sending: SendingService
     metrics: Metrics

@@ -12,12 +12,18 @@ from smsgate.store.db import Database
 from smsgate.store.repos import tariffs as repo
 from smsgate.store.writer import GroupCommitWriter
 
+CACHE_S = 5.0
+
 
 class TariffService:
-    def __init__(self, db: Database, writer: GroupCommitWriter, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, writer: GroupCommitWriter, clock: Clock, *, cache_s: float = CACHE_S
+    ) -> None:
         self._db = db
         self._writer = writer
         self._clock = clock
+        self._cache_s = cache_s
+        self._table: tuple[TariffTable, float] | None = None
 
     async def set(self, rule: TariffRule) -> None:
         if rule.price < 0:
@@ -28,16 +34,26 @@ class TariffService:
             await repo.upsert_rule(conn, rule, now)
 
         await self._writer.submit(op)
+        self._table = None
 
     async def delete(self, rule: TariffRule) -> bool:
         async def op(conn: AsyncConnection) -> bool:
             return await repo.delete_rule(conn, rule)
 
-        return await self._writer.submit(op)
+        deleted = await self._writer.submit(op)
+        self._table = None
+        return deleted
 
     async def rules(self) -> Sequence[TariffRule]:
         async with self._db.read() as conn:
             return await repo.list_rules(conn)
 
     async def table(self) -> TariffTable:
-        return TariffTable(await self.rules())
+        """The tariff table, re-read at most every ``cache_s`` (changes made here show at once)."""
+        cached = self._table
+        now = self._clock.monotonic()
+        if cached is not None and now - cached[1] < self._cache_s:
+            return cached[0]
+        table = TariffTable(await self.rules())
+        self._table = (table, now)
+        return table

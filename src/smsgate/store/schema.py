@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -149,4 +150,88 @@ meta = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# --- sending (issue 3) --------------------------------------------------------------------------
+
+# SQLite makes only an INTEGER PRIMARY KEY an alias of the rowid (auto-increment).
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+messages = Table(
+    "messages",
+    metadata,
+    # smsgate's global message number (``int_id`` in get.php, the SMPP message_id).
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    # The request id: the client's (integer or ≤ 40-character string) or allocated; shared by
+    # every recipient of one request.
+    Column("client_id", String(40), nullable=False),
+    # Normalised number without "+", an e-mail address, or a Telegram @username / #chat id.
+    Column("phone", String(320), nullable=False),
+    Column("msg_type", SmallInteger, nullable=False),
+    Column("sender", String(64), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("status", SmallInteger, nullable=False),
+    Column("err", SmallInteger, nullable=False, server_default="0"),
+    # Parts (SMS) or the type's count unit; ``sms_cnt`` in the API.
+    Column("parts", Integer, nullable=False),
+    Column("cost", Money, nullable=False),
+    # 0 GSM 03.38, 1 UCS-2, 2 binary octets.
+    Column("encoding", SmallInteger, nullable=False, server_default="0"),
+    Column("country", String(2), nullable=True),
+    Column("operator", String(100), nullable=True),
+    Column("operator_orig", String(100), nullable=True),
+    Column("region", String(200), nullable=True),
+    Column("mccmnc", String(6), nullable=True),
+    Column("test", Boolean, nullable=False, server_default="0"),
+    # Channel options of the message kind as a JSON object of strings (subject, UDH, voice, …).
+    Column("options", Text, nullable=True),
+    Column("created_at", UnixTime, nullable=False),
+    Column("updated_at", UnixTime, nullable=False),
+    # When the dispatcher may take the message (scheduled time, period batch, retry backoff).
+    Column("due_at", UnixTime, nullable=False),
+    Column("valid_until", UnixTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Index("ix_messages_account_client_phone", "account_id", "client_id", "phone"),
+    Index("ix_messages_status_due", "status", "due_at"),
+    Index("ix_messages_account_created", "account_id", "created_at"),
+)
+
+senders = Table(
+    "senders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(320), nullable=False),
+    # codes.md §5.3: type 0 alphanumeric, 1 digital, 2 e-mail; status 0 pending, 1 active,
+    # 2 rejected, 3 awaiting code confirmation.
+    Column("kind", SmallInteger, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("created_at", UnixTime, nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+# The numbering plan (Russian DEF-code registry format), imported by `smsgate numbering import`.
+numbering_ranges = Table(
+    "numbering_ranges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", Integer, nullable=False),
+    Column("range_start", Integer, nullable=False),
+    Column("range_end", Integer, nullable=False),
+    Column("operator", String(200), nullable=False),
+    Column("region", String(200), nullable=False),
+    Column("mcc", String(3), nullable=False),
+    Column("mnc", String(3), nullable=False),
+)
+
+# Mobile number portability: a number served by another operator than its range says.
+numbering_ports = Table(
+    "numbering_ports",
+    metadata,
+    Column("phone", String(15), primary_key=True),
+    Column("operator", String(200), nullable=False),
+    Column("updated_at", UnixTime, nullable=False),
 )

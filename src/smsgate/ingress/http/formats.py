@@ -69,6 +69,8 @@ class ErrorReply:
 
     def render(self, fmt: int) -> str:
         rid = self.request_id
+        if isinstance(rid, str) and rid.isdigit():
+            rid = int(rid)  # a numeric id is a number in JSON (http-api.md §1.4)
         if fmt == 1:
             return f"{rid if rid is not None else 0},-{self.code}"
         if fmt == 2:

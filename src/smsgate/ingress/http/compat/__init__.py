@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsgate.ingress.http.compat import balance
+from smsgate.ingress.http.compat import balance, send, status
 from smsgate.ingress.http.compat.pipeline import CompatEndpoint
 
 
@@ -10,4 +10,8 @@ def endpoints() -> dict[str, CompatEndpoint]:
     """Every implemented ``/sys/<name>.php`` endpoint by name."""
     return {
         "balance": CompatEndpoint(balance.handle),
+        "status": CompatEndpoint(status.handle),
+        "send": CompatEndpoint(
+            send.handle, large_params=send.LARGE_PARAMS, counts_send_failures=True
+        ),
     }

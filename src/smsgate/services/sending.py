@@ -1,0 +1,327 @@
+"""Sending: check, price, debit and durably store messages (http-api.md §2, protocols.md §1).
+
+Every ingress (send.php, /rest/send/, later SMPP, SMTP, SOAP) calls :meth:`SendingService.send`. The
+pure checks happen in ``domain/sending.py``; here the sender name is checked against the store, then
+one write operation of the group-commit writer refuses a duplicate, allocates the request id, debits
+the balance (never below ``-credit_limit``) and inserts the messages, all in one transaction. The
+caller is answered only after that transaction has committed, so an acknowledged message is never lost.
+
+The batch kind serves many requests with a handful of statements per transaction: one duplicate
+count, one UPDATE per account for ids and debits, one multi-row INSERT of messages and one of request
+fingerprints.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import Enum
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.clock import Clock, utc_datetime
+from smsgate.domain.codes import DUPLICATE_REQUEST, MessageStatus, RequestErrorCode
+from smsgate.domain.sending import (
+    AccountTerms,
+    PreparedSend,
+    Recipient,
+    SendError,
+    SendRequest,
+    prepare,
+    summarise,
+)
+from smsgate.errors import RequestError
+from smsgate.services.guards import Guards
+from smsgate.services.numbering import NumberingService
+from smsgate.services.senders import SenderService
+from smsgate.services.tariffs import TariffService
+from smsgate.store.repos import guards as guard_repo
+from smsgate.store.repos import messages as message_repo
+from smsgate.store.repos.accounts import AccountRecord
+from smsgate.store.repos.messages import NewMessage
+from smsgate.store.schema import accounts
+from smsgate.store.writer import Batched, GroupCommitWriter
+
+
+class CostMode(Enum):
+    """``cost`` (codes.md §9): 0 send; 1 price only; 2 send + cost; 3 send + cost + balance."""
+
+    SEND = 0
+    PRICE = 1
+    SEND_COST = 2
+    SEND_COST_BALANCE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """How the request is to be carried out, beside what it sends."""
+
+    client_id: str = ""  # "" = allocate the next id of the account
+    cost: CostMode = CostMode.SEND
+    test: bool = False
+    # What makes the request "identical" for the duplicate-send limit (services.guards).
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    request_id: str | None
+    parts: int
+    cost: Decimal
+    balance: Decimal | None
+    recipients: tuple[Recipient, ...]
+    voice_code: str | None = None
+    message_ids: tuple[int, ...] = ()
+
+
+class _Outcome(Enum):
+    OK = "ok"
+    DUPLICATE = "duplicate"
+    NO_MONEY = "no money"
+
+
+@dataclass(slots=True)
+class _Work:
+    account_id: int
+    login: str
+    client_id: str
+    charge: Decimal
+    fingerprint: str
+    rows: list[NewMessage]
+    # Filled in by the batch.
+    outcome: _Outcome = _Outcome.OK
+    balance: Decimal | None = None
+    message_ids: list[int] = field(default_factory=list)
+
+
+class _StoreSends:
+    """The batch kind that stores accepted send requests (see the module docstring)."""
+
+    def __init__(self, guards: Guards, clock: Clock, duplicate_limit: int, window: float) -> None:
+        self._guards = guards
+        self._clock = clock
+        self._duplicate_limit = duplicate_limit
+        self._window = window
+
+    async def run(self, conn: AsyncConnection, items: Sequence[_Work]) -> list[_Work]:
+        await self._guards.lock_logins(conn, [w.login for w in items])
+        now = self._clock.now()
+        live = await self._refuse_duplicates(conn, items, now)
+        await _allocate_ids(conn, [w for w in live if not w.client_id])
+        paid = await _debit(conn, live, now)
+        rows = [replace(row, client_id=w.client_id) for w in paid for row in w.rows]
+        ids = iter(await message_repo.insert_many(conn, rows))
+        for work in paid:
+            work.message_ids = [next(ids) for _ in work.rows]
+        await guard_repo.log_requests(conn, [(w.login, w.fingerprint) for w in paid], now)
+        return list(items)
+
+    async def _refuse_duplicates(
+        self, conn: AsyncConnection, items: Sequence[_Work], now: float
+    ) -> list[_Work]:
+        counts = await guard_repo.count_requests(
+            conn, [w.login for w in items], [w.fingerprint for w in items], now - self._window
+        )
+        live = []
+        for work in items:
+            key = (work.login, work.fingerprint)
+            if counts[key] >= self._duplicate_limit:
+                work.outcome = _Outcome.DUPLICATE
+                continue
+            counts[key] += 1
+            live.append(work)
+        return live
+
+
+async def _allocate_ids(conn: AsyncConnection, items: Sequence[_Work]) -> None:
+    """Give each request without a client id the next value of its account's counter."""
+    by_account: dict[int, list[_Work]] = defaultdict(list)
+    for work in items:
+        by_account[work.account_id].append(work)
+    for account_id, works in by_account.items():
+        last = (
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(last_request_id=accounts.c.last_request_id + len(works))
+                .returning(accounts.c.last_request_id)
+            )
+        ).scalar_one()
+        for offset, work in enumerate(works):
+            work.client_id = str(int(last) - len(works) + 1 + offset)
+
+
+async def _debit(conn: AsyncConnection, items: Sequence[_Work], now: float) -> list[_Work]:
+    """Debit every request, all of an account's at once when the balance allows, else one by one
+    in arrival order; those that would go below ``-credit_limit`` are refused (no money)."""
+    by_account: dict[int, list[_Work]] = defaultdict(list)
+    for work in items:
+        by_account[work.account_id].append(work)
+    paid: list[_Work] = []
+    for account_id, works in by_account.items():
+        total = sum((w.charge for w in works), Decimal(0))
+        balance = await _try_debit(conn, account_id, total, now)
+        if balance is not None:
+            for work in reversed(works):  # each sees the balance right after its own debit
+                work.balance = balance
+                balance += work.charge
+            paid.extend(works)
+            continue
+        for work in works:
+            work.balance = await _try_debit(conn, account_id, work.charge, now)
+            if work.balance is None:
+                work.outcome = _Outcome.NO_MONEY
+            else:
+                paid.append(work)
+    return paid
+
+
+async def _try_debit(
+    conn: AsyncConnection, account_id: int, amount: Decimal, now: float
+) -> Decimal | None:
+    """Take ``amount`` unless the balance would drop below ``-credit_limit``; the new balance."""
+    statement = (
+        update(accounts)
+        .where(
+            accounts.c.id == account_id,
+            accounts.c.balance - amount >= -accounts.c.credit_limit,
+        )
+        .values(balance=accounts.c.balance - amount, updated_at=now)
+        .returning(accounts.c.balance)
+    )
+    balance: Decimal | None = (await conn.execute(statement)).scalar_one_or_none()
+    return balance
+
+
+class SendingService:
+    def __init__(
+        self,
+        writer: GroupCommitWriter,
+        guards: Guards,
+        numbering: NumberingService,
+        tariffs: TariffService,
+        senders: SenderService,
+        clock: Clock,
+        *,
+        duplicate_limit: int,
+        window: float,
+    ) -> None:
+        self._writer = writer
+        self._numbering = numbering
+        self._tariffs = tariffs
+        self._senders = senders
+        self._clock = clock
+        self._store = _StoreSends(guards, clock, duplicate_limit, window)
+
+    async def send(
+        self, account: AccountRecord, request: SendRequest, options: SendOptions
+    ) -> SendResult:
+        """Accept ``request`` for ``account``; answered only after the messages are committed.
+
+        Raises :class:`RequestError` for refused requests, with the request id where the spec
+        wants one (errors 3, 6, 7, 8).
+        """
+        test = options.test or account.test_mode
+        try:
+            sender = await self._senders.resolve(account, request.sender, request.msg_type)
+        except RequestError as exc:  # error 6 carries the request id
+            if options.cost is CostMode.PRICE:
+                raise
+            exc.request_id = options.client_id or await self._allocate_id(account)
+            raise
+        prepared = await self._prepare(account, replace(request, sender=sender))
+        if options.cost is CostMode.PRICE:
+            return SendResult(None, prepared.parts, prepared.cost, None, prepared.recipients)
+        if not prepared.accepted:
+            request_id = options.client_id or await self._allocate_id(account)
+            raise RequestError(summarise(prepared.recipients), request_id=request_id)
+        work = _Work(
+            account_id=account.id,
+            login=account.login,
+            client_id=options.client_id,
+            charge=Decimal(0) if test else prepared.cost,
+            fingerprint=options.fingerprint or secrets.token_hex(16),
+            rows=_rows(account, prepared, self._clock.now(), test),
+        )
+        done: _Work = await self._writer.submit(Batched(self._store, work))
+        if done.outcome is _Outcome.DUPLICATE:
+            raise RequestError(RequestErrorCode.TOO_MANY, description=DUPLICATE_REQUEST)
+        if done.outcome is _Outcome.NO_MONEY:
+            raise RequestError(RequestErrorCode.NO_MONEY, request_id=done.client_id)
+        recipients = prepared.recipients
+        if test:
+            recipients = tuple(replace(r, cost=Decimal(0)) for r in recipients)
+        return SendResult(
+            request_id=done.client_id,
+            parts=prepared.parts,
+            cost=work.charge,
+            balance=done.balance,
+            recipients=recipients,
+            voice_code=prepared.voice_code,
+            message_ids=tuple(done.message_ids),
+        )
+
+    async def _prepare(self, account: AccountRecord, request: SendRequest) -> PreparedSend:
+        terms = AccountTerms(account.tz_minutes, account.tariff_plan, account.test_mode)
+        plan = await self._numbering.plan()
+        tariffs = await self._tariffs.table()
+        try:
+            return prepare(
+                request, terms, plan, tariffs, utc_datetime(self._clock.now()), _voice_code
+            )
+        except SendError as exc:
+            raise RequestError(exc.code, exc.detail) from exc
+
+    async def _allocate_id(self, account: AccountRecord) -> str:
+        work = _Work(account.id, account.login, "", Decimal(0), "", [])
+
+        async def op(conn: AsyncConnection) -> str:
+            await _allocate_ids(conn, [work])
+            return work.client_id
+
+        return await self._writer.submit(op)
+
+
+def _voice_code() -> str:
+    return f"{secrets.randbelow(10_000):04d}"
+
+
+def _rows(
+    account: AccountRecord, prepared: PreparedSend, now: float, test: bool
+) -> list[NewMessage]:
+    rows = []
+    valid_s = prepared.valid.total_seconds()
+    for r in prepared.recipients:
+        status = r.status if r.status is not None else MessageStatus.WAITING
+        rows.append(
+            NewMessage(
+                account_id=account.id,
+                client_id="",
+                phone=r.phone,
+                msg_type=int(prepared.msg_type),
+                sender=prepared.sender,
+                text=r.text,
+                comment=prepared.comment,
+                status=int(status),
+                err=int(r.err),
+                parts=r.parts,
+                cost=Decimal(0) if test or not r.accepted else r.cost,
+                encoding=r.encoding,
+                country=r.country,
+                operator=r.operator,
+                operator_orig=r.operator_orig,
+                region=r.region,
+                mccmnc=r.mccmnc or None,
+                test=test,
+                options=prepared.options,
+                created_at=now,
+                updated_at=now,
+                due_at=r.due_at if r.accepted else now,
+                valid_until=(r.due_at + valid_s) if r.accepted else now,
+            )
+        )
+    return rows

@@ -1,0 +1,141 @@
+"""Messages: the rows the dispatcher claims and status.php reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.store.schema import messages
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message as accepted (or rejected at acceptance) by the sending service."""
+
+    account_id: int
+    client_id: str
+    phone: str
+    msg_type: int
+    sender: str | None
+    text: str
+    comment: str | None
+    status: int
+    err: int
+    parts: int
+    cost: Decimal
+    encoding: int
+    country: str | None
+    operator: str | None
+    operator_orig: str | None
+    region: str | None
+    mccmnc: str | None
+    test: bool
+    options: str | None
+    created_at: float
+    updated_at: float
+    due_at: float
+    valid_until: float
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: int
+    account_id: int
+    client_id: str
+    phone: str
+    msg_type: int
+    sender: str | None
+    text: str
+    comment: str | None
+    status: int
+    err: int
+    parts: int
+    cost: Decimal
+    encoding: int
+    country: str | None
+    operator: str | None
+    operator_orig: str | None
+    region: str | None
+    mccmnc: str | None
+    test: bool
+    options: str | None
+    created_at: float
+    updated_at: float
+    due_at: float
+    valid_until: float
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> MessageRecord:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+_COLUMNS = [messages.c[f.name] for f in fields(MessageRecord)]
+_NEW_FIELDS = [f.name for f in fields(NewMessage)]
+
+
+async def insert_many(conn: AsyncConnection, rows: Sequence[NewMessage]) -> list[int]:
+    """Insert ``rows`` with one multi-row statement; their ids in the same order."""
+    if not rows:
+        return []
+    params = [{name: getattr(row, name) for name in _NEW_FIELDS} for row in rows]
+    result = await conn.execute(
+        insert(messages).returning(messages.c.id, sort_by_parameter_order=True), params
+    )
+    return [int(row_id) for row_id in result.scalars()]
+
+
+async def find_latest(
+    conn: AsyncConnection, account_id: int, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], MessageRecord]:
+    """The most recent undeleted message of the account for each (client id, phone) pair."""
+    if not pairs:
+        return {}
+    client_ids = {client_id for client_id, _ in pairs}
+    phones = {phone for _, phone in pairs}
+    rows = (
+        await conn.execute(
+            select(*_COLUMNS)
+            .where(
+                messages.c.account_id == account_id,
+                messages.c.client_id.in_(client_ids),
+                messages.c.phone.in_(phones),
+                messages.c.deleted.is_(False),
+            )
+            .order_by(messages.c.id)
+        )
+    ).mappings()
+    wanted = set(pairs)
+    found: dict[tuple[str, str], MessageRecord] = {}
+    for row in rows:
+        key = (row["client_id"], row["phone"])
+        if key in wanted:
+            found[key] = MessageRecord.from_row(row)  # ascending ids: the last one wins
+    return found
+
+
+async def mark_deleted(conn: AsyncConnection, message_id: int, now: float) -> bool:
+    result = await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.deleted.is_(False))
+        .values(deleted=True, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def cancel_waiting(
+    conn: AsyncConnection, message_id: int, status: int, now: float
+) -> Decimal | None:
+    """Stop a message still waiting (status -1); its cost to refund, or None if it was not waiting."""
+    result = await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.status == -1)
+        .values(status=status, updated_at=now)
+        .returning(messages.c.cost)
+    )
+    cost: Decimal | None = result.scalar_one_or_none()
+    return cost
