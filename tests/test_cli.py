@@ -127,3 +127,26 @@ def test_run_prints_demo_credentials_that_work(env: dict[str, str]) -> None:
             assert process.wait(timeout=30) == 0
             if process.stdout is not None:
                 process.stdout.close()
+
+
+def test_numbering_and_senders(env: dict[str, str], tmp_path: Path) -> None:
+    registry = tmp_path / "def.csv"
+    registry.write_text(
+        "\ufeffАВС/ DEF;От;До;Емкость;Оператор;Регион;ИНН\n"
+        "916;0000000;9999999;10000000;ПАО \"Мобильные ТелеСистемы\";г. Москва *;7740000076\n",
+        encoding="utf-8",
+    )
+    assert "imported 1 ranges" in smsgate(env, "numbering", "import", str(registry)).stdout
+    looked_up = smsgate(env, "numbering", "lookup", "+7 916 123-45-67").stdout
+    assert looked_up.startswith("79161234567\tRU\t") and "25001" in looked_up
+    smsgate(env, "numbering", "port", "79161234567", "Tele2")
+    assert "25020" in smsgate(env, "numbering", "lookup", "79161234567").stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("916;x;y\n", encoding="utf-8")
+    assert smsgate(env, "numbering", "import", str(bad), ok=False).returncode == 1
+    smsgate(env, "account", "create", "shop", "--password", "pass-word-1")
+    smsgate(env, "sender", "add", "shop", "ShopName")
+    assert "ShopName\tpending" in smsgate(env, "sender", "list", "shop").stdout
+    smsgate(env, "sender", "approve", "shop", "ShopName")
+    assert "ShopName\tactive" in smsgate(env, "sender", "list", "shop").stdout
+    assert smsgate(env, "sender", "add", "shop", "Way too long name", ok=False).returncode == 1

@@ -33,11 +33,14 @@ from smsgate.clock import SystemClock
 from smsgate.config import Settings, load_settings
 from smsgate.domain.codes import MessageType
 from smsgate.domain.money import display, parse_amount
+from smsgate.domain.numbering import RegistryFormatError, parse_registry
+from smsgate.domain.phones import normalise
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError, SmsgateError
 from smsgate.logs import configure_logging
 from smsgate.services.accounts import AccountChanges
 from smsgate.services.container import Services
+from smsgate.services.senders import SenderStatus
 
 T = TypeVar("T")
 
@@ -407,3 +410,111 @@ def _amount(text: str) -> Decimal:
         return parse_amount(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+@main.group()
+def numbering() -> None:
+    """The numbering plan: operator, region and MCC/MNC of numbers."""
+
+
+@numbering.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def numbering_import(ctx: click.Context, path: str) -> None:
+    """Replace the numbering plan with a registry file (DEF/ABC-code CSV: ;-separated, UTF-8)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as lines:
+            ranges = list(parse_registry(lines))
+    except (RegistryFormatError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+
+    async def action(services: Services) -> None:
+        with click.progressbar(length=len(ranges), label="importing ranges") as bar:
+            count = await services.numbering.import_ranges(ranges)
+            bar.update(count)
+        click.echo(f"imported {count} ranges")
+
+    _with_services(ctx, action)
+
+
+@numbering.command("port")
+@click.argument("phone")
+@click.argument("operator")
+@click.pass_context
+def numbering_port(ctx: click.Context, phone: str, operator: str) -> None:
+    """Record that PHONE was ported to OPERATOR (number portability)."""
+
+    async def action(services: Services) -> None:
+        number = await services.numbering.set_port(phone, operator)
+        click.echo(f"{number} → {operator}")
+
+    _with_services(ctx, action)
+
+
+@numbering.command("lookup")
+@click.argument("phone")
+@click.pass_context
+def numbering_lookup(ctx: click.Context, phone: str) -> None:
+    """Show what the plan says about PHONE."""
+
+    async def action(services: Services) -> None:
+        info = (await services.numbering.plan()).lookup(normalise(phone))
+        if info is None:
+            raise click.ClickException("no information for this number")
+        click.echo(
+            f"{info.phone}\t{info.country}\t{info.operator}\t{info.region}\t{info.mcc}{info.mnc}"
+        )
+
+    _with_services(ctx, action)
+
+
+@main.group()
+def sender() -> None:
+    """Sender names of accounts."""
+
+
+@sender.command("add")
+@click.argument("login")
+@click.argument("name")
+@click.option("--approve", is_flag=True, help="Make it active at once.")
+@click.pass_context
+def sender_add(ctx: click.Context, login: str, name: str, approve: bool) -> None:
+    """Register sender NAME for LOGIN."""
+
+    async def action(services: Services) -> None:
+        account = await services.accounts.get(login)
+        await services.senders.add(account, name, approve=approve)
+        click.echo(f"sender {name} added" + (" and approved" if approve else ""))
+
+    _with_services(ctx, action)
+
+
+@sender.command("approve")
+@click.argument("login")
+@click.argument("name")
+@click.option("--reject", is_flag=True, help="Reject instead of approving.")
+@click.pass_context
+def sender_approve(ctx: click.Context, login: str, name: str, reject: bool) -> None:
+    """Approve (or reject) a sender name of LOGIN."""
+    status = SenderStatus.REJECTED if reject else SenderStatus.ACTIVE
+
+    async def action(services: Services) -> None:
+        account = await services.accounts.get(login)
+        await services.senders.set_status(account, name, status)
+        click.echo(f"sender {name}: {status.name.lower()}")
+
+    _with_services(ctx, action)
+
+
+@sender.command("list")
+@click.argument("login")
+@click.pass_context
+def sender_list(ctx: click.Context, login: str) -> None:
+    """List the sender names of LOGIN."""
+
+    async def action(services: Services) -> None:
+        account = await services.accounts.get(login)
+        for record in await services.senders.list(account):
+            click.echo(f"{record.id}\t{record.name}\t{SenderStatus(record.status).name.lower()}")
+
+    _with_services(ctx, action)

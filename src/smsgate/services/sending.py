@@ -7,8 +7,8 @@ the balance (never below ``-credit_limit``) and inserts the messages, all in one
 caller is answered only after that transaction has committed, so an acknowledged message is never lost.
 
 The batch kind serves many requests with a handful of statements per transaction: one duplicate
-count, one UPDATE per account for ids and debits, one multi-row INSERT of messages and one of request
-fingerprints.
+count, one UPDATE per account for ids and debits, one multi-row INSERT of messages, one of request
+fingerprints, and one DELETE ending the failed-send runs of the senders' IPs.
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ class SendOptions:
     test: bool = False
     # What makes the request "identical" for the duplicate-send limit (services.guards).
     fingerprint: str = ""
+    # The client's address: a stored send ends its run of failed sends (http-api.md §1.7).
+    ip: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class _Work:
     charge: Decimal
     fingerprint: str
     rows: list[NewMessage]
+    ip: str = ""
     # Filled in by the batch.
     outcome: _Outcome = _Outcome.OK
     balance: Decimal | None = None
@@ -118,6 +121,7 @@ class _StoreSends:
         for work in paid:
             work.message_ids = [next(ids) for _ in work.rows]
         await guard_repo.log_requests(conn, [(w.login, w.fingerprint) for w in paid], now)
+        await guard_repo.reset_send_failures(conn, {w.ip for w in paid if w.ip})
         return list(items)
 
     async def _refuse_duplicates(
@@ -246,6 +250,7 @@ class SendingService:
             charge=Decimal(0) if test else prepared.cost,
             fingerprint=options.fingerprint or secrets.token_hex(16),
             rows=_rows(account, prepared, self._clock.now(), test),
+            ip=options.ip,
         )
         done: _Work = await self._writer.submit(Batched(self._store, work))
         if done.outcome is _Outcome.DUPLICATE:

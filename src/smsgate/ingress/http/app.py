@@ -37,6 +37,7 @@ def build_http_app(services: Services, listeners: ListenerStatus) -> Starlette:
 
     routes = [
         Route("/sys/{cmd}.php", compat.handle, methods=["GET", "POST"]),
+        Route("/rest/send/", compat.handle_rest_send, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]

@@ -9,6 +9,7 @@ the API, errors included, is HTTP 200 with a non-empty body in the request's ``f
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class CompatContext:
 
 
 Handler = Callable[[CompatContext], Awaitable[Reply]]
+_BodyReader = Callable[[Request, RawParams], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +89,31 @@ class CompatApi:
         self._proxies: tuple[IPNetwork, ...] = parse_allow_list(self._http.trusted_proxies)
 
     async def handle(self, request: Request) -> Response:
+        """``/sys/{cmd}.php``: parameters from the query string and a form body."""
         name = request.path_params["cmd"]
         endpoint = self._endpoints.get(name)
         if endpoint is None:
             return PlainTextResponse("Not Found", status_code=404)
+        return await self._process(request, name, endpoint, self._read_body, default_fmt=0)
+
+    async def handle_rest_send(self, request: Request) -> Response:
+        """``/rest/send/`` (http-api.md §2.11): send.php with a JSON object body, default fmt 3."""
+        return await self._process(
+            request, "send", self._endpoints["send"], self._read_json_body, default_fmt=3
+        )
+
+    async def _process(
+        self,
+        request: Request,
+        name: str,
+        endpoint: CompatEndpoint,
+        read_body: _BodyReader,
+        *,
+        default_fmt: int,
+    ) -> Response:
         metrics = self._services.metrics
         with metrics.http_latency.labels(name).time():
-            fmt, charset = 0, DEFAULT_RESPONSE_CHARSET
+            fmt, charset = default_fmt, DEFAULT_RESPONSE_CHARSET
             ip = self._client_ip(request)
             raw = RawParams()
             raw.merge(parse_urlencoded(request.scope.get("query_string", b"")))
@@ -101,11 +121,11 @@ class CompatApi:
             try:
                 # The query string alone decides the format of errors found in the body.
                 charset = _response_charset(raw)
-                fmt = _fmt(raw)
-                await self._read_body(request, raw)
+                fmt = _fmt(raw, default_fmt)
+                await read_body(request, raw)
                 charset = _response_charset(raw)
                 fmt = 0  # an invalid fmt is answered in fmt 0
-                fmt = _fmt(raw)
+                fmt = _fmt(raw, default_fmt)
                 reply = await self._handle(name, endpoint, raw, ip, fmt, slot)
             except RequestError as exc:
                 reply = ErrorReply(int(exc.code), exc.description, exc.request_id)
@@ -117,8 +137,9 @@ class CompatApi:
                 return self._release_after(unavailable, slot)
             outcome = reply.code if isinstance(reply, ErrorReply) else 0
             metrics.http_requests.labels(name, str(outcome)).inc()
-            if endpoint.counts_send_failures and outcome not in (4, 9):
-                await self._services.guards.send_outcome(ip, ok=outcome == 0)
+            if endpoint.counts_send_failures and outcome not in (0, 4, 9):
+                # Successes reset the run inside the send's own transaction (services.sending).
+                await self._services.guards.send_outcome(ip, ok=False)
             body, media_type = encode(reply, fmt, charset)
             return self._release_after(Response(body, media_type=media_type), slot)
 
@@ -164,15 +185,7 @@ class CompatApi:
         """Merge the body's parameters into ``raw``; error 1 for bodies over ``http.max_body``."""
         if request.method != "POST":
             return
-        limit = self._http.max_body
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise RequestError(RequestErrorCode.PARAMETERS, "request body too large")
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > limit:
-                raise RequestError(RequestErrorCode.PARAMETERS, "request body too large")
+        body = await self._body(request)
         content_type = request.headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type == "multipart/form-data":
@@ -183,6 +196,34 @@ class CompatApi:
         elif body:
             # Form-encoded, or no/other content type: SMSC clients are not always careful here.
             raw.merge(parse_urlencoded(bytes(body)))
+
+    async def _read_json_body(self, request: Request, raw: RawParams) -> None:
+        """A UTF-8 JSON object whose members are send.php parameters (http-api.md §2.11)."""
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if request.method != "POST" or media_type != "application/json":
+            raise RequestError(RequestErrorCode.PARAMETERS, "expected a JSON body")
+        body = await self._body(request)
+        try:
+            document = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise RequestError(RequestErrorCode.PARAMETERS, "invalid JSON") from None
+        if not isinstance(document, dict):
+            raise RequestError(RequestErrorCode.PARAMETERS, "expected a JSON object")
+        for name, value in document.items():
+            raw.values[str(name)] = _json_param(str(name), value).encode("utf-8")
+            raw.part_charsets[str(name)] = "utf-8"
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self._http.max_body
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise RequestError(RequestErrorCode.PARAMETERS, "request body too large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise RequestError(RequestErrorCode.PARAMETERS, "request body too large")
+        return bytes(body)
 
     def _client_ip(self, request: Request) -> str:
         peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a value, not a bind
@@ -205,14 +246,32 @@ def _response_charset(raw: RawParams) -> str:
     return CHARSETS.get(name, DEFAULT_RESPONSE_CHARSET)
 
 
-def _fmt(raw: RawParams) -> int:
-    """``fmt`` 0..3 (default 0); anything else is error 1, rendered in fmt 0."""
+def _fmt(raw: RawParams, default: int = 0) -> int:
+    """``fmt`` 0..3; anything else is error 1, rendered in fmt 0."""
     text = raw.values.get("fmt", b"").decode("latin-1").strip()
     if not text:
-        return 0
+        return default
     if not text.isdigit() or int(text) not in VALID_FMTS:
         raise RequestError(RequestErrorCode.PARAMETERS, "fmt must be 0, 1, 2 or 3")
     return int(text)
+
+
+def _json_param(name: str, value: object) -> str:
+    """A JSON member as a send.php parameter value: strings, numbers, booleans (true = 1); ``phones``
+    may be an array and ``list`` an object of phone → text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return ",".join(str(v) for v in value)
+    if (
+        name == "list"
+        and isinstance(value, dict)
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        return "\n".join(f"{phone}:{text}" for phone, text in value.items())
+    raise RequestError(RequestErrorCode.PARAMETERS, f"unsupported value for {name!r}")
 
 
 def _boundary(content_type: str) -> bytes | None:

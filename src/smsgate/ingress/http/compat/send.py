@@ -135,10 +135,13 @@ async def handle(ctx: CompatContext) -> Reply:
         cost=cost,
         test=_flag(params, "test") == "1" or _flag(params, "virtsms") == "1",
         fingerprint=request_fingerprint(ctx.path, dict(params)),
+        ip=ctx.ip,
     )
     if cost is CostMode.PRICE:
         await ctx.limit(ctx.services.settings.limits.cost_identical)
     result = await ctx.services.sending.send(ctx.account, request, options)
+    if cost is CostMode.PRICE:  # a stored send resets the run inside its own transaction
+        await ctx.services.guards.send_outcome(ctx.ip, ok=True)
     details = "all" if params.get("op") == "1" else "rejected" if params.get("err") == "1" else ""
     return SendReply(result, cost, details)
 

@@ -1,0 +1,134 @@
+"""Nothing accepted is ever lost: SIGKILL the server in the middle of a load (issue 3).
+
+Every send that got a success reply must be in the store with its debit; none that got an error reply
+may be. Requests cut off by the kill (no reply) may have gone either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from smsgate.config import DatabaseSettings, normalise_database_url
+from smsgate.store.db import Database
+from smsgate.store.schema import accounts, messages
+from tests.conftest import TEST_ENV
+
+SMSGATE = [sys.executable, "-m", "smsgate"]
+PASSWORD = "crash-test-1"
+KILL_AFTER = 300  # successful sends before the kill
+CONCURRENCY = 24
+PRICE = Decimal("1.00")
+BALANCE = Decimal("100000")
+
+
+def cli(env: dict[str, str], *args: str) -> None:
+    subprocess.run([*SMSGATE, *args], env=env, check=True, capture_output=True, timeout=60)  # noqa: S603
+
+
+@pytest.mark.slow
+async def test_sigkill_mid_load_loses_no_accepted_send(database_url: str, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        **TEST_ENV,
+        "SMSGATE_DATABASE_URL": database_url,
+        "SMSGATE_DATA_DIR": str(tmp_path / "var"),
+        "SMSGATE_HTTP_PORT": "0",
+        "SMSGATE_LOG_LEVEL": "WARNING",
+    }
+    cli(env, "account", "create", "load", "--password", PASSWORD, "--balance", str(BALANCE))
+    cli(env, "tariff", "set", str(PRICE))
+    # A separate process, so that it can be killed; nothing else runs on this loop meanwhile.
+    server = subprocess.Popen(  # noqa: S603, ASYNC220
+        [*SMSGATE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = None
+        for line in server.stdout:
+            found = re.search(r"http listening on 127\.0\.0\.1:(\d+)", line)
+            if found:
+                port = int(found.group(1))
+                break
+        assert port is not None
+        accepted, refused = await _load_until_killed(server, port)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+
+    assert len(accepted) >= KILL_AFTER and refused, (len(accepted), len(refused))
+    db = Database.open(DatabaseSettings(url=normalise_database_url(database_url)), pooled=False)
+    try:
+        async with db.read() as conn:
+            stored = {
+                row.client_id: row.cost
+                for row in await conn.execute(
+                    select(messages.c.client_id, messages.c.cost)
+                    .join(accounts, accounts.c.id == messages.c.account_id)
+                    .where(accounts.c.login == "load")
+                )
+            }
+            balance = (
+                await conn.execute(select(accounts.c.balance).where(accounts.c.login == "load"))
+            ).scalar_one()
+            count = (await conn.execute(select(func.count()).select_from(messages))).scalar_one()
+    finally:
+        await db.close()
+    missing = [i for i in accepted if i not in stored]
+    assert missing == [], f"{len(missing)} acknowledged sends were lost"
+    assert [i for i in refused if i in stored] == []
+    # Every stored message was paid for, and nothing else was taken.
+    assert balance == BALANCE - sum(stored.values(), Decimal(0))
+    assert count == len(stored)
+
+
+async def _load_until_killed(server: subprocess.Popen[str], port: int) -> tuple[set[str], set[str]]:
+    accepted: set[str] = set()
+    refused: set[str] = set()
+    killed = asyncio.Event()
+    counter = iter(range(1, 10**6))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while True:
+            n = next(counter)
+            client_id = str(n)
+            # Every 7th request has only an invalid number: error 7, nothing stored.
+            phones = "12345" if n % 7 == 0 else f"7916{n:07d}"
+            data = {
+                "login": "load", "psw": PASSWORD, "phones": phones,
+                "mes": f"crash test {n}", "id": client_id, "fmt": "3",
+            }  # fmt: skip
+            try:
+                response = await client.post("/sys/send.php", data=data)
+            except httpx.HTTPError:
+                if killed.is_set():
+                    return
+                raise
+            body = response.json()
+            if "error_code" in body:
+                refused.add(client_id)
+            else:
+                accepted.add(str(body["id"]))
+                if len(accepted) >= KILL_AFTER and not killed.is_set():
+                    killed.set()
+                    server.send_signal(signal.SIGKILL)
+
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+    ) as client:
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+    return accepted, refused
