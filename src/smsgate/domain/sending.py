@@ -166,6 +166,10 @@ def _prepare(
     voice_code: Callable[[], str],
 ) -> PreparedSend:
     msg_type, mes = resolve_type(request.msg_type, request.mes)
+    subject = request.subj
+    if msg_type == MessageType.MAIL and not subject and mes != request.mes:
+        # ``__MAIL__`` without ``subj``: the first line is the subject (protocols.md §1.2).
+        subject, mes = mt.split_mail_subject(mes)
     options = dict(request.options)
     code: str | None = None
     comment: str | None = None
@@ -184,7 +188,9 @@ def _prepare(
     spread = parse_spread(request.period, request.freq)
     valid = parse_valid(request.valid)
     if msg_type == MessageType.MAIL:
-        options["subj"] = _mail_subject(request)
+        if not subject:
+            raise SendError(RequestErrorCode.PARAMETERS, "subj is required for mail")
+        options["subj"] = subject
     due = _release_times(len(texts), start, spread)
     recipients = tuple(
         _recipient(phone, text, msg_type, request, terms, plan, tariffs, due_at)
@@ -261,12 +267,6 @@ def _list_pairs(
                 seen.add(phone)
                 pairs.append((phone, body))
     return pairs
-
-
-def _mail_subject(request: SendRequest) -> str:
-    if request.subj:
-        return request.subj
-    raise SendError(RequestErrorCode.PARAMETERS, "subj is required for mail")
 
 
 def _release_times(count: int, start: datetime, spread: Spread | None) -> list[float]:
