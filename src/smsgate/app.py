@@ -33,6 +33,7 @@ from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.statuses import StatusService
 from smsgate.services.tariffs import TariffService
 from smsgate.store import migrate
 from smsgate.store.db import Database
@@ -97,6 +98,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 numbering=numbering,
                 senders=senders,
                 sending=sending,
+                statuses=StatusService(db, writer, clock),
                 metrics=metrics,
             )
     finally:

@@ -14,6 +14,7 @@ from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.statuses import StatusService
 from smsgate.services.tariffs import TariffService
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
@@ -33,4 +34,5 @@ class Services:
     numbering: NumberingService
     senders: SenderService
     sending: SendingService
+    statuses: StatusService
     metrics: Metrics
