@@ -19,7 +19,7 @@ from decimal import Decimal
 from smsgate.domain import message_text as mt
 from smsgate.domain.codes import ErrCode, MessageStatus, MessageType, RequestErrorCode
 from smsgate.domain.numbering import NumberingPlan
-from smsgate.domain.phones import RecipientList, parse_email_list, parse_phones
+from smsgate.domain.phones import RecipientList, TokenKind, parse_email_list, parse_phones
 from smsgate.domain.pricing import TariffTable, message_cost
 from smsgate.domain.segments import Encoding, count_parts, truncate_to_parts
 from smsgate.domain.smsc_time import (
@@ -177,6 +177,9 @@ def _prepare(
         mes, comment = mt.split_comment(mes)
         if comment is not None:
             comment = mt.truncate_comment(comment)
+    if msg_type not in TEXTLESS and msg_type != MessageType.BIN:
+        # ≤ 1000 characters after prefix and comment removal, before transliteration (§2.1).
+        mt.check_mes_length(mes, mail=msg_type == MessageType.MAIL)
     if msg_type == MessageType.CALL and mt.is_voice_code_request(mes):
         code = voice_code()
         mes = code
@@ -236,10 +239,17 @@ _INVALID = "\0invalid:"
 
 
 def _parse_recipients(text: str, msg_type: MessageType, plan: NumberingPlan) -> list[str]:
+    """Recipients in request order; an invalid one is marked so that it is reported, not sent."""
     parsed = _parse_list(text, msg_type, plan)
     if parsed.groups:
         raise SendError(RequestErrorCode.PARAMETERS, "group not found")
-    return list(parsed.valid) + [_INVALID + (t.raw.strip() or "?") for t in parsed.invalid]
+    recipients = []
+    for token in parsed.tokens:
+        if token.kind is TokenKind.VALID:
+            recipients.append(token.value)
+        elif token.kind is TokenKind.INVALID:
+            recipients.append(_INVALID + (token.raw.strip() or "?"))
+    return recipients
 
 
 def _parse_list(text: str, msg_type: MessageType, plan: NumberingPlan) -> RecipientList:
@@ -262,6 +272,7 @@ def _list_pairs(
             raise SendError(RequestErrorCode.PARAMETERS, "list line without ':'")
         if nl:
             body = body.replace("\\n", "\n")
+        mt.check_mes_length(body, mail=msg_type == MessageType.MAIL)
         for phone in _parse_recipients(phones, msg_type, plan):
             if phone not in seen:
                 seen.add(phone)
@@ -289,7 +300,6 @@ def _final_text(text: str, msg_type: MessageType, request: SendRequest) -> str:
     if msg_type in PART_COUNTED and request.maxsms:
         text = truncate_to_parts(text, request.maxsms)
     mt.check_not_empty(text)
-    mt.check_mes_length(text, mail=msg_type == MessageType.MAIL)
     if msg_type == MessageType.PUSH:
         mt.parse_push(text)
     return text

@@ -239,6 +239,8 @@ class SendingService:
             raise
         prepared = await self._prepare(account, replace(request, sender=sender))
         if options.cost is CostMode.PRICE:
+            if not prepared.accepted:  # price-only errors never carry an id (§2.5)
+                raise RequestError(summarise(prepared.recipients))
             return SendResult(None, prepared.parts, prepared.cost, None, prepared.recipients)
         if not prepared.accepted:
             request_id = options.client_id or await self._allocate_id(account)

@@ -137,10 +137,11 @@ async def handle(ctx: CompatContext) -> Reply:
         fingerprint=request_fingerprint(ctx.path, dict(params)),
         ip=ctx.ip,
     )
-    if cost is CostMode.PRICE:
-        await ctx.limit(ctx.services.settings.limits.cost_identical)
     result = await ctx.services.sending.send(ctx.account, request, options)
-    if cost is CostMode.PRICE:  # a stored send resets the run inside its own transaction
+    if cost is CostMode.PRICE:
+        # Limits come after validation (http-api.md §1.7); a price-only request stores nothing.
+        await ctx.limit(ctx.services.settings.limits.cost_identical)
+        # A stored send resets the failed-send run inside its own transaction; this one cannot.
         await ctx.services.guards.send_outcome(ctx.ip, ok=True)
     details = "all" if params.get("op") == "1" else "rejected" if params.get("err") == "1" else ""
     return SendReply(result, cost, details)
