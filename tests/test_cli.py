@@ -133,7 +133,7 @@ def test_numbering_and_senders(env: dict[str, str], tmp_path: Path) -> None:
     registry = tmp_path / "def.csv"
     registry.write_text(
         "\ufeffАВС/ DEF;От;До;Емкость;Оператор;Регион;ИНН\n"
-        "916;0000000;9999999;10000000;ПАО \"Мобильные ТелеСистемы\";г. Москва *;7740000076\n",
+        '916;0000000;9999999;10000000;ПАО "Мобильные ТелеСистемы";г. Москва *;7740000076\n',
         encoding="utf-8",
     )
     assert "imported 1 ranges" in smsgate(env, "numbering", "import", str(registry)).stdout
