@@ -43,31 +43,10 @@ class NewMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageRecord:
+class MessageRecord(NewMessage):
+    """A stored message: what was accepted, with its global number."""
+
     id: int
-    account_id: int
-    client_id: str
-    phone: str
-    msg_type: int
-    sender: str | None
-    text: str
-    comment: str | None
-    status: int
-    err: int
-    parts: int
-    cost: Decimal
-    encoding: int
-    country: str | None
-    operator: str | None
-    operator_orig: str | None
-    region: str | None
-    mccmnc: str | None
-    test: bool
-    options: str | None
-    created_at: float
-    updated_at: float
-    due_at: float
-    valid_until: float
 
     @classmethod
     def from_row(cls, row: RowMapping) -> MessageRecord:
