@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, SingletonThreadPool
 
 from smsgate.config import DatabaseSettings
 from smsgate.errors import StorageError
@@ -33,9 +33,15 @@ _UNAVAILABLE = (OperationalError, InterfaceError, OSError, ConnectionError)
 class Database:
     """Owns the engine. Create with :meth:`open`, close with :meth:`close`."""
 
-    def __init__(self, engine: AsyncEngine, dialect: Dialect) -> None:
+    def __init__(
+        self, engine: AsyncEngine, dialect: Dialect, writer_engine: Engine | None = None
+    ) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect
+        # SQLite only: a synchronous engine (one connection) for the group-commit writer's thread.
+        # aiosqlite hands every statement to its own thread and back, several hops per statement;
+        # the writer instead runs a whole batch in one hop on a thread of its own (store/writer.py).
+        self.writer_engine = writer_engine
 
     @classmethod
     def open(cls, settings: DatabaseSettings, *, pooled: bool = True) -> Database:
@@ -48,11 +54,16 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             if pooled:
                 pool = {"pool_size": settings.pool_size, "max_overflow": 0}
-            engine = create_async_engine(
-                url, connect_args={"timeout": float(settings.sqlite_busy_timeout)}, **pool
+            connect_args = {"timeout": float(settings.sqlite_busy_timeout)}
+            engine = create_async_engine(url, connect_args=connect_args, **pool)
+            _install_sqlite_hooks(engine.sync_engine, settings)
+            writer_engine = create_engine(
+                url.replace("sqlite+aiosqlite://", "sqlite+pysqlite://"),
+                connect_args={**connect_args, "check_same_thread": False},
+                poolclass=SingletonThreadPool if pooled else NullPool,
             )
-            _install_sqlite_hooks(engine, settings)
-            return cls(engine, "sqlite")
+            _install_sqlite_hooks(writer_engine, settings)
+            return cls(engine, "sqlite", writer_engine)
         if pooled:
             pool = {
                 "pool_size": settings.pool_size,
@@ -63,6 +74,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.writer_engine is not None:
+            self.writer_engine.dispose()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -93,11 +106,11 @@ class Database:
         return True
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, settings: DatabaseSettings) -> None:
+def _install_sqlite_hooks(engine: Engine, settings: DatabaseSettings) -> None:
     synchronous = settings.sqlite_synchronous.upper()
     busy_ms = int(float(settings.sqlite_busy_timeout) * 1000)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module (see module docstring).
         dbapi_connection.isolation_level = None
@@ -108,7 +121,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, settings: DatabaseSettings) -> No
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
