@@ -198,6 +198,7 @@ class Gateway:
         self._stack = contextlib.AsyncExitStack()
         self._listeners: list[_Listener] = []
         self._housekeeping: asyncio.Task[None] | None = None
+        self._publishing: asyncio.Task[None] | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
 
@@ -209,6 +210,7 @@ class Gateway:
             if "http" in self._only:
                 self._start_http(self.services)
             self._housekeeping = asyncio.create_task(self._housekeep(self.services))
+            self._publishing = asyncio.create_task(self._publish_slots(self.services))
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -221,10 +223,11 @@ class Gateway:
             if listener.task is not None:
                 await listener.task
             listener.sock.close()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+        for task in (self._housekeeping, self._publishing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._stack.aclose()
 
     def listener_status(self) -> Mapping[str, bool]:
@@ -275,6 +278,15 @@ class Gateway:
         listener.task = asyncio.create_task(server.serve(sockets=[sock]), name=f"listener-{name}")
         self._listeners.append(listener)
         self.ports[name] = sock.getsockname()[1]
+
+    async def _publish_slots(self, services: Services) -> None:
+        """Every ``limits.concurrent_publish``: this node's requests in progress, for the others."""
+        while True:
+            await self._clock.sleep(self._settings.limits.concurrent_publish)
+            try:
+                await services.guards.publish_slots()
+            except Exception:  # keep publishing after a database hiccup
+                log.exception("publishing requests in progress failed")
 
     async def _housekeep(self, services: Services) -> None:
         while True:

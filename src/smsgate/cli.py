@@ -128,6 +128,9 @@ def run(ctx: click.Context, only: str) -> None:
             param_hint="--only",
         )
     configure_logging(settings.log.level, settings.log.format)
+    # The SQLite writer thread gives up the GIL inside every statement and then waits for the event
+    # loop thread to hand it back; with the default 5 ms switch interval that wait dominates a batch.
+    sys.setswitchinterval(settings.runtime.gil_switch_interval_us / 1_000_000)
     try:
         _run(_serve(settings, names))
     except (SmsgateError, OSError) as exc:

@@ -98,8 +98,10 @@ class LimitsSettings:
     user_change: int = 3
     download_identical: int = 3
     concurrent: int = 15
-    # A request slot is considered abandoned (its node died) after this long.
-    concurrent_stale: Seconds = Seconds(600)
+    # Nodes publish their requests in progress this often; a node silent for ``concurrent_stale``
+    # is taken to be gone and its requests no longer count.
+    concurrent_publish: Seconds = Seconds(1)
+    concurrent_stale: Seconds = Seconds(10)
     per_number_burst: int = 50
     per_number_gap: Seconds = Seconds(30)
 
@@ -129,6 +131,12 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimeSettings:
+    # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
+    gil_switch_interval_us: int = 500
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     bind_host: str = "127.0.0.1"
     # Where the default SQLite file and other runtime files live.
@@ -143,6 +151,7 @@ class Settings:
     lockout: LockoutSettings = field(default_factory=LockoutSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
 def load_settings(
@@ -311,6 +320,7 @@ def _validate_numbers(settings: Settings) -> None:
         ("auth.argon2_parallelism", settings.auth.argon2_parallelism),
         ("limits.concurrent", settings.limits.concurrent),
         ("lockout.auth_failures", settings.lockout.auth_failures),
+        ("runtime.gil_switch_interval_us", settings.runtime.gil_switch_interval_us),
     ):
         if value < 1:
             raise ConfigError(key, f"expected a positive integer, got {value}")

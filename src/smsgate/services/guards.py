@@ -7,14 +7,16 @@ PostgreSQL a batch first takes transaction-scoped advisory locks on its logins (
 two nodes cannot both pass the same count.
 
 The set of blocked IPs is read from the store at most once per ``refresh_s`` and kept in memory: a block
-written by this node applies at once, one written by another node within ``refresh_s``.
+written by this node applies at once, one written by another node within ``refresh_s``. Requests in
+progress are counted in memory per node and published to the store every second (``publish_slots``),
+so a request never waits for a commit to take or free its slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,12 +40,6 @@ class _RateCheck:
     login: str
     fingerprint: str
     limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class _SlotRequest:
-    token: str
-    login: str
 
 
 class _RateKind:
@@ -73,37 +69,6 @@ class _RateKind:
             allowed.append(ok)
         await repo.log_requests(conn, logged, now)
         return allowed
-
-
-class _SlotAcquireKind:
-    """Take request slots for many requests; refuse those that would reach the limit."""
-
-    def __init__(self, guards: Guards) -> None:
-        self._guards = guards
-
-    async def run(self, conn: AsyncConnection, items: Sequence[_SlotRequest]) -> list[bool]:
-        guards = self._guards
-        await guards.lock_logins(conn, [item.login for item in items])
-        now = guards.clock.now()
-        counts = await repo.count_inflight(
-            conn, [item.login for item in items], now - guards.limits.concurrent_stale
-        )
-        granted: list[bool] = []
-        taken: list[tuple[str, str]] = []
-        for item in items:
-            ok = counts[item.login] + 1 < guards.limits.concurrent
-            if ok:
-                counts[item.login] += 1
-                taken.append((item.token, item.login))
-            granted.append(ok)
-        await repo.add_inflight(conn, taken, guards.node_id, now)
-        return granted
-
-
-class _SlotReleaseKind:
-    async def run(self, conn: AsyncConnection, items: Sequence[str]) -> list[None]:
-        await repo.remove_inflight(conn, list(items))
-        return [None] * len(items)
 
 
 class _SendSuccessKind:
@@ -137,9 +102,11 @@ class Guards:
         self._blocks_loaded_at: float | None = None
         self._blocks_lock = asyncio.Lock()
         self._rate = _RateKind(self)
-        self._acquire = _SlotAcquireKind(self)
-        self._release = _SlotReleaseKind()
         self._send_success = _SendSuccessKind()
+        # Requests in progress: this node's, counted here, and the other nodes', as published.
+        self._local: Counter[str] = Counter()
+        self._remote: Counter[str] = Counter()
+        self._remote_loaded_at: float | None = None
 
     async def check_ip(self, ip: str) -> None:
         """Raise error 4 while ``ip`` is locked out."""
@@ -200,18 +167,42 @@ class Guards:
         """Take one of the login's request slots; the token to release it with.
 
         A request that would make ``limits.concurrent`` or more requests of the login in progress
-        at once is refused with error 9 (http-api.md §1.7).
+        at once, on this node and the others together, is refused with error 9 (http-api.md §1.7).
+        This node's count is exact; the other nodes' is at most ``concurrent_publish`` old.
         """
-        token = secrets.token_hex(16)
-        granted: bool = await self._writer.submit(
-            Batched(self._acquire, _SlotRequest(token, login))
-        )
-        if not granted:
+        remote = await self._other_nodes()
+        if self._local[login] + remote[login] + 1 >= self.limits.concurrent:
             raise RequestError(RequestErrorCode.TOO_MANY, description=TOO_MANY_CONCURRENT)
-        return token
+        self._local[login] += 1
+        return login
 
     async def release_slot(self, token: str) -> None:
-        await self._writer.submit(Batched(self._release, token))
+        self._local[token] -= 1
+        if self._local[token] <= 0:
+            del self._local[token]
+
+    def in_progress(self, login: str) -> int:
+        """Requests of ``login`` in progress on this node."""
+        return self._local[login]
+
+    async def publish_slots(self) -> None:
+        """Publish this node's requests in progress for the other nodes (every second)."""
+        counts = dict(self._local)
+
+        async def op(conn: AsyncConnection) -> None:
+            await repo.publish_inflight(conn, self.node_id, counts, self.clock.now())
+
+        await self._writer.submit(op)
+
+    async def _other_nodes(self) -> Counter[str]:
+        loaded = self._remote_loaded_at
+        if loaded is not None and self.clock.monotonic() - loaded < self.limits.concurrent_publish:
+            return self._remote
+        self._remote_loaded_at = self.clock.monotonic()
+        since = self.clock.now() - self.limits.concurrent_stale
+        async with self._db.read() as conn:
+            self._remote = await repo.other_nodes_inflight(conn, self.node_id, since)
+        return self._remote
 
     async def purge(self) -> None:
         """Drop rows no window can reach any more."""

@@ -134,14 +134,16 @@ request_log = Table(
     Index("ix_request_log_login_fingerprint_at", "login", "fingerprint", "at"),
 )
 
-# Requests in progress per login (the 15-concurrent-requests limit), one row per request.
-inflight_requests = Table(
-    "inflight_requests",
+# Requests in progress per login and node (the 15-concurrent-requests limit). Each node counts its
+# own in memory and publishes the counts here every second; a node that stopped publishing no longer
+# counts once its rows are older than ``limits.concurrent_stale``.
+node_inflight = Table(
+    "node_inflight",
     metadata,
-    Column("token", String(32), primary_key=True),
-    Column("login", String(64), nullable=False, index=True),
-    Column("node", String(64), nullable=False),
-    Column("started_at", UnixTime, nullable=False),
+    Column("node", String(64), primary_key=True),
+    Column("login", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("updated_at", UnixTime, nullable=False),
 )
 
 # Small facts about the installation (e.g. that the demo account was created).

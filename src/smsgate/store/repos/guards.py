@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.store.schema import (
     auth_failures,
-    inflight_requests,
     ip_blocks,
+    node_inflight,
     request_log,
     send_failures,
 )
@@ -99,37 +99,28 @@ async def log_requests(
         )
 
 
-async def count_inflight(
-    conn: AsyncConnection, logins: Iterable[str], since: float
-) -> Counter[str]:
-    """Requests in progress per login (rows younger than ``since``)."""
+async def other_nodes_inflight(conn: AsyncConnection, node: str, since: float) -> Counter[str]:
+    """Requests in progress per login on every other node that published since ``since``."""
     rows = await conn.execute(
-        select(inflight_requests.c.login, func.count())
-        .where(
-            inflight_requests.c.login.in_(list(set(logins))),
-            inflight_requests.c.started_at > since,
-        )
-        .group_by(inflight_requests.c.login)
+        select(node_inflight.c.login, func.sum(node_inflight.c.count))
+        .where(node_inflight.c.node != node, node_inflight.c.updated_at > since)
+        .group_by(node_inflight.c.login)
     )
     return Counter({login: int(n) for login, n in rows})
 
 
-async def add_inflight(
-    conn: AsyncConnection, entries: Sequence[tuple[str, str]], node: str, now: float
+async def publish_inflight(
+    conn: AsyncConnection, node: str, counts: Mapping[str, int], now: float
 ) -> None:
-    """Record requests in progress: (token, login) pairs."""
-    if entries:
-        await conn.execute(
-            insert(inflight_requests),
-            [
-                {"token": token, "login": login, "node": node, "started_at": now}
-                for token, login in entries
-            ],
-        )
-
-
-async def remove_inflight(conn: AsyncConnection, tokens: Sequence[str]) -> None:
-    await conn.execute(delete(inflight_requests).where(inflight_requests.c.token.in_(tokens)))
+    """Replace this node's published counts (logins with nothing in progress are left out)."""
+    await conn.execute(delete(node_inflight).where(node_inflight.c.node == node))
+    rows = [
+        {"node": node, "login": login, "count": n, "updated_at": now}
+        for login, n in counts.items()
+        if n > 0
+    ]
+    if rows:
+        await conn.execute(insert(node_inflight), rows)
 
 
 async def purge_expired(conn: AsyncConnection, now: float, keep: float) -> None:
@@ -137,4 +128,4 @@ async def purge_expired(conn: AsyncConnection, now: float, keep: float) -> None:
     await conn.execute(delete(auth_failures).where(auth_failures.c.at < now - keep))
     await conn.execute(delete(request_log).where(request_log.c.at < now - keep))
     await conn.execute(delete(ip_blocks).where(ip_blocks.c.until < now))
-    await conn.execute(delete(inflight_requests).where(inflight_requests.c.started_at < now - keep))
+    await conn.execute(delete(node_inflight).where(node_inflight.c.updated_at < now - keep))

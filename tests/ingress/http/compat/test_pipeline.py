@@ -288,34 +288,45 @@ async def test_eleventh_balance_request_in_a_minute_is_error_9(
 async def test_fifteenth_concurrent_request_is_error_9(
     services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
 ) -> None:
-    """14 requests of the login in progress (on this node and another): the next one is refused."""
+    """14 requests of the login in progress (here and on two other nodes): the next is refused."""
 
-    async def fill(conn: AsyncConnection) -> None:
-        for i in range(14):
-            node = "node-a" if i % 2 else "node-b"
-            await guard_repo.add_inflight(conn, [(f"t{i}", alice)], node, clock.now())
+    async def publish(conn: AsyncConnection) -> None:
+        await guard_repo.publish_inflight(conn, "node-a", {alice: 6}, clock.now())
+        await guard_repo.publish_inflight(conn, "node-b", {alice: 4, "bob": 15}, clock.now())
 
-    await services.writer.submit(fill)
+    await services.writer.submit(publish)
+    for _ in range(4):
+        await services.guards.acquire_slot(alice)  # four on this node
     params = {"login": alice, "psw": PASSWORD, "fmt": "3"}
     response = await client.get("/sys/balance.php", params=params)
     assert response.json() == {"error": "too many concurrent requests", "error_code": 9}
-
-    async def finish_one(conn: AsyncConnection) -> None:
-        await guard_repo.remove_inflight(conn, ["t0"])
-
-    await services.writer.submit(finish_one)
+    await services.guards.release_slot(alice)
     response = await client.get("/sys/balance.php", params=params)
     assert response.json() == {"balance": "10.00"}
 
 
-async def test_slots_of_a_dead_node_expire(
+async def test_this_node_publishes_its_requests_in_progress(
+    services: Services, clock: ManualClock, alice: str
+) -> None:
+    token = await services.guards.acquire_slot(alice)
+    await services.guards.publish_slots()
+    async with services.db.read() as conn:
+        seen = await guard_repo.other_nodes_inflight(conn, "another-node", clock.now() - 5)
+    assert seen[alice] == 1
+    await services.guards.release_slot(token)
+    await services.guards.publish_slots()
+    async with services.db.read() as conn:
+        seen = await guard_repo.other_nodes_inflight(conn, "another-node", clock.now() - 5)
+    assert seen[alice] == 0
+
+
+async def test_requests_of_a_silent_node_stop_counting(
     services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
 ) -> None:
-    async def fill(conn: AsyncConnection) -> None:
-        for i in range(20):
-            await guard_repo.add_inflight(conn, [(f"t{i}", alice)], "dead-node", clock.now())
+    async def publish(conn: AsyncConnection) -> None:
+        await guard_repo.publish_inflight(conn, "dead-node", {alice: 20}, clock.now())
 
-    await services.writer.submit(fill)
+    await services.writer.submit(publish)
     await clock.advance(services.settings.limits.concurrent_stale + 1)
     response = await client.get(
         "/sys/balance.php", params={"login": alice, "psw": PASSWORD, "fmt": "3"}
@@ -328,5 +339,4 @@ async def test_slot_is_released_after_the_request(
 ) -> None:
     params = {"login": alice, "psw": PASSWORD, "fmt": "3"}
     await client.get("/sys/balance.php", params=params)
-    async with services.db.read() as conn:
-        assert (await guard_repo.count_inflight(conn, [alice], 0))[alice] == 0
+    assert services.guards.in_progress(alice) == 0
