@@ -109,3 +109,20 @@ async def test_smpp_binds_share_the_ip_lockout(services: Services, alice: str) -
     with pytest.raises(RequestError) as blocked:
         await services.auth.authenticate(Credentials(login=alice, psw=PASSWORD), "192.0.2.99")
     assert blocked.value.code is RequestErrorCode.IP_BLOCKED
+
+
+async def test_concurrent_checks_of_the_same_credentials_share_one_verification(
+    services: Services, alice: str
+) -> None:
+    """When the cache is cold under load, every waiting request gets the one check's answer."""
+    import asyncio
+
+    good = Credentials(login=alice, psw=PASSWORD)
+    accounts = await asyncio.gather(*(services.auth.authenticate(good, IP) for _ in range(20)))
+    assert {a.login for a in accounts} == {alice}
+    bad = Credentials(login=alice, psw="not-the-password")
+    results = await asyncio.gather(
+        *(services.auth.authenticate(bad, "192.0.2.200") for _ in range(3)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, RequestError) for r in results)

@@ -10,6 +10,7 @@ cached verifications on this node at once and on every other node within that se
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -105,6 +106,7 @@ class Authenticator:
         self._hasher = hasher
         self._guards = guards
         self.cache = VerificationCache(settings.cache_ttl, settings.cache_size, clock)
+        self._running: dict[bytes, asyncio.Future[bool]] = {}
 
     async def authenticate(self, credentials: Credentials, ip: str) -> AccountRecord:
         """The authenticated account; error 4 while the IP is locked out, error 2 otherwise.
@@ -161,10 +163,25 @@ class Authenticator:
         key = self.cache.key("password", account.login, credentials.psw)
         if self.cache.hit(key, account):
             return True
-        if await self._hasher.verify(account.password_hash, password_forms(credentials.psw)):
+        return await self._verify_once(key, account, credentials.psw)
+
+    async def _verify_once(self, key: bytes, account: AccountRecord, psw: str) -> bool:
+        """argon2 for these credentials, shared by every request that asks while it runs: when the
+        cached verification expires under load, one check runs, not one per waiting request."""
+        running = self._running.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        task = asyncio.ensure_future(
+            self._hasher.verify(account.password_hash, password_forms(psw))
+        )
+        self._running[key] = task
+        try:
+            ok = await asyncio.shield(task)
+        finally:
+            self._running.pop(key, None)
+        if ok:
             self.cache.remember(key, account)
-            return True
-        return False
+        return ok
 
 
 def _allow_listed(account: AccountRecord, ip: str) -> bool:
