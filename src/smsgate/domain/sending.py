@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -115,18 +115,16 @@ class PreparedSend:
     valid: timedelta
     options: str | None
     voice_code: str | None = None
+    # Totals over the accepted recipients, worked out once in __post_init__.
+    accepted: tuple[Recipient, ...] = field(init=False)
+    parts: int = field(init=False)
+    cost: Decimal = field(init=False)
 
-    @property
-    def accepted(self) -> tuple[Recipient, ...]:
-        return tuple(r for r in self.recipients if r.accepted)
-
-    @property
-    def parts(self) -> int:
-        return sum(r.parts for r in self.accepted)
-
-    @property
-    def cost(self) -> Decimal:
-        return sum((r.cost for r in self.accepted), Decimal(0))
+    def __post_init__(self) -> None:
+        accepted = tuple(r for r in self.recipients if r.accepted)
+        object.__setattr__(self, "accepted", accepted)
+        object.__setattr__(self, "parts", sum(r.parts for r in accepted))
+        object.__setattr__(self, "cost", sum((r.cost for r in accepted), Decimal(0)))
 
 
 def resolve_type(flag_type: MessageType | None, mes: str) -> tuple[MessageType, str]:
@@ -195,8 +193,9 @@ def _prepare(
             raise SendError(RequestErrorCode.PARAMETERS, "subj is required for mail")
         options["subj"] = subject
     due = _release_times(len(texts), start, spread)
+    pricer = _Pricer(msg_type, request, terms, plan, tariffs)
     recipients = tuple(
-        _recipient(phone, text, msg_type, request, terms, plan, tariffs, due_at)
+        _recipient(phone, text, pricer, due_at)
         for (phone, text), due_at in zip(texts, due, strict=True)
     )
     sender = HLR_SENDER if msg_type == MessageType.HLR else request.sender
@@ -305,16 +304,40 @@ def _final_text(text: str, msg_type: MessageType, request: SendRequest) -> str:
     return text
 
 
-def _recipient(
-    phone: str,
-    text: str,
-    msg_type: MessageType,
-    request: SendRequest,
-    terms: AccountTerms,
-    plan: NumberingPlan,
-    tariffs: TariffTable,
-    due_at: float,
-) -> Recipient:
+@dataclass(slots=True)
+class _Pricer:
+    """Texts and prices of one request, each worked out once: a 1,000-number request mostly
+    repeats one text and a handful of operators."""
+
+    msg_type: MessageType
+    request: SendRequest
+    terms: AccountTerms
+    plan: NumberingPlan
+    tariffs: TariffTable
+    texts: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    prices: dict[tuple[str | None, str | None], Decimal | None] = field(default_factory=dict)
+
+    def text(self, text: str) -> tuple[str, int, int]:
+        """(final text, parts, stored encoding)."""
+        known = self.texts.get(text)
+        if known is None:
+            final = _final_text(text, self.msg_type, self.request)
+            known = self.texts[text] = (final, *_parts(final, self.msg_type))
+        return known
+
+    def price(self, country: str | None, operator: str | None) -> Decimal | None:
+        key = (country, operator)
+        if key not in self.prices:
+            self.prices[key] = self.tariffs.price(
+                country=country,
+                operator=operator,
+                msg_type=self.msg_type,
+                plan=self.terms.tariff_plan,
+            )
+        return self.prices[key]
+
+
+def _recipient(phone: str, text: str, pricer: _Pricer, due_at: float) -> Recipient:
     if phone.startswith(_INVALID):
         return Recipient(
             phone=phone[len(_INVALID) :],
@@ -326,17 +349,15 @@ def _recipient(
             status=MessageStatus.WRONG_NUMBER,
             err=ErrCode.INVALID_NUMBER,
         )
-    text = _final_text(text, msg_type, request)
-    parts, encoding = _parts(text, msg_type)
-    info = plan.lookup(phone) if msg_type != MessageType.MAIL else None
+    final, parts, encoding = pricer.text(text)
+    info = pricer.plan.lookup(phone) if pricer.msg_type != MessageType.MAIL else None
     country = info.country if info else None
     operator = info.operator if info else None
-    price = tariffs.price(
-        country=country, operator=operator, msg_type=msg_type, plan=terms.tariff_plan
-    )
-    recipient = Recipient(
+    price = pricer.price(country, operator)
+    no_route = price is None  # nothing to sell it by: no route for this type and destination
+    return Recipient(
         phone=phone,
-        text=text,
+        text=final,
         parts=parts,
         encoding=encoding,
         cost=message_cost(price, parts) if price is not None else Decimal(0),
@@ -346,10 +367,9 @@ def _recipient(
         operator_orig=info.operator_orig if info else None,
         region=info.region if info else None,
         mccmnc=f"{info.mcc}{info.mnc}" if info and info.mcc else "",
+        status=MessageStatus.UNAVAILABLE if no_route else None,
+        err=ErrCode.NO_ROUTE if no_route else 0,
     )
-    if price is None:  # nothing to sell it by: no route for this type and destination
-        return replace(recipient, status=MessageStatus.UNAVAILABLE, err=ErrCode.NO_ROUTE)
-    return recipient
 
 
 def _parts(text: str, msg_type: MessageType) -> tuple[int, int]:

@@ -116,8 +116,9 @@ class _StoreSends:
         live = await self._refuse_duplicates(conn, items, now)
         await _allocate_ids(conn, [w for w in live if not w.client_id])
         paid = await _debit(conn, live, now)
-        rows = [replace(row, client_id=w.client_id) for w in paid for row in w.rows]
-        ids = iter(await message_repo.insert_many(conn, rows))
+        rows = [row for w in paid for row in w.rows]
+        client_ids = [w.client_id for w in paid for _ in w.rows]
+        ids = iter(await message_repo.insert_many(conn, rows, client_ids))
         for work in paid:
             work.message_ids = [next(ids) for _ in work.rows]
         await guard_repo.log_requests(conn, [(w.login, w.fingerprint) for w in paid], now)

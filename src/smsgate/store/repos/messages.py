@@ -57,11 +57,20 @@ _COLUMNS = [messages.c[f.name] for f in fields(MessageRecord)]
 _NEW_FIELDS = [f.name for f in fields(NewMessage)]
 
 
-async def insert_many(conn: AsyncConnection, rows: Sequence[NewMessage]) -> list[int]:
-    """Insert ``rows`` with one multi-row statement; their ids in the same order."""
+async def insert_many(
+    conn: AsyncConnection, rows: Sequence[NewMessage], client_ids: Sequence[str] | None = None
+) -> list[int]:
+    """Insert ``rows`` with one multi-row statement; their ids in the same order.
+
+    ``client_ids``, when given, replaces each row's ``client_id`` (ids allocated in the same
+    transaction).
+    """
     if not rows:
         return []
     params = [{name: getattr(row, name) for name in _NEW_FIELDS} for row in rows]
+    if client_ids is not None:
+        for param, client_id in zip(params, client_ids, strict=True):
+            param["client_id"] = client_id
     result = await conn.execute(
         insert(messages).returning(messages.c.id, sort_by_parameter_order=True), params
     )
