@@ -133,10 +133,3 @@ class Currency(IntEnum):
     EUR = (3, "EUR")
     UAH = (4, "UAH")
     KZT = (5, "KZT")
-
-    @classmethod
-    def from_code(cls, code: str) -> Currency:
-        for member in cls:
-            if member.code == code.upper():
-                return member
-        raise ValueError(f"unknown currency {code!r}")

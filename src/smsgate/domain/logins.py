@@ -10,7 +10,3 @@ _LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 def is_valid_login(login: str) -> bool:
     return _LOGIN.match(login) is not None
-
-
-def normalise_login(login: str) -> str:
-    return login.strip().lower()

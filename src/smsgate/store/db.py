@@ -27,7 +27,7 @@ Dialect = Literal["sqlite", "postgresql"]
 
 # Failures of the database itself (down, locked, connection lost). Errors of a statement, such as an
 # IntegrityError, are not translated: they belong to the operation that ran it.
-_UNAVAILABLE = (OperationalError, InterfaceError, OSError, ConnectionError)
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 
 class Database:
@@ -83,7 +83,7 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 yield conn
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE_ERRORS as exc:
             raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
 
     @asynccontextmanager
@@ -94,7 +94,7 @@ class Database:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
                     yield conn
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE_ERRORS as exc:
             raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
 
     async def ping(self) -> bool:

@@ -35,13 +35,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.errors import StorageError
-from smsgate.store.db import Database
-
-_UNAVAILABLE = (OperationalError, InterfaceError, OSError)
+from smsgate.store.db import UNAVAILABLE_ERRORS, Database
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -244,7 +241,7 @@ class _WriterThread:
                     # Typed as the async connection the operations expect; see _SyncConnection.
                     adapter = cast(AsyncConnection, _SyncConnection(conn))
                     return self._loop.run_until_complete(_run_ops(adapter, batch))
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE_ERRORS as exc:
             raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
 
 
