@@ -18,8 +18,10 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
+from smsgate.channels.simulator import SimulatorChannel
 from smsgate.clock import Clock
 from smsgate.config import Settings
+from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.ingress.http.app import build_http_app
 from smsgate.ingress.http.protocol import CompatHttpProtocol
@@ -199,6 +201,8 @@ class Gateway:
         self._listeners: list[_Listener] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self._publishing: asyncio.Task[None] | None = None
+        self._dispatching: asyncio.Task[None] | None = None
+        self.simulator: SimulatorChannel | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
 
@@ -211,6 +215,10 @@ class Gateway:
                 self._start_http(self.services)
             self._housekeeping = asyncio.create_task(self._housekeep(self.services))
             self._publishing = asyncio.create_task(self._publish_slots(self.services))
+            # The built-in operator simulator is the embedded default route (routing: issue 4).
+            self.simulator = SimulatorChannel(self._clock)
+            dispatcher = Dispatcher(self.services.writer, self.simulator, self._clock)
+            self._dispatching = asyncio.create_task(dispatcher.run(), name="dispatcher")
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -223,7 +231,7 @@ class Gateway:
             if listener.task is not None:
                 await listener.task
             listener.sock.close()
-        for task in (self._housekeeping, self._publishing):
+        for task in (self._dispatching, self._housekeeping, self._publishing):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

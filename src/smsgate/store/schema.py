@@ -195,9 +195,19 @@ messages = Table(
     Column("due_at", UnixTime, nullable=False),
     Column("valid_until", UnixTime, nullable=False),
     Column("deleted", Boolean, nullable=False, server_default="0"),
+    # Dispatch: a claim is a lease until ``lease_until``; ``provider_id`` is the channel's id for
+    # the message (the key of its receipts).
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_until", UnixTime, nullable=True),
+    Column("connector", String(64), nullable=True),
+    Column("provider_id", String(64), nullable=True),
+    # Receipts received so far for the parts of the message, and the err of the first failed part.
+    Column("parts_received", Integer, nullable=False, server_default="0"),
+    Column("failed_err", SmallInteger, nullable=True),
     Index("ix_messages_account_client_phone", "account_id", "client_id", "phone"),
     Index("ix_messages_status_due", "status", "due_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
+    Index("ix_messages_connector_provider", "connector", "provider_id"),
 )
 
 senders = Table(
@@ -236,4 +246,20 @@ numbering_ports = Table(
     Column("phone", String(15), primary_key=True),
     Column("operator", String(200), nullable=False),
     Column("updated_at", UnixTime, nullable=False),
+)
+
+# --- dispatch (issue 4) -------------------------------------------------------------------------
+
+# Every status change of a message after acceptance, written in the same transaction as the change;
+# the callback sender (issue 8) delivers them.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("message_id", BigInteger, nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("err", SmallInteger, nullable=False),
+    Column("at", UnixTime, nullable=False),
+    Index("ix_events_account_id", "account_id", "id"),
 )

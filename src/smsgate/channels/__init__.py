@@ -1,0 +1,1 @@
+"""Egress adapters: the channels messages leave smsgate through."""

@@ -1,0 +1,1 @@
+"""Dispatch: claim stored messages, hand them to channels, record outcomes and receipts."""

@@ -1,0 +1,179 @@
+"""The dispatcher: claims due messages in batches, hands them to a channel, records the outcomes and
+the receipts, each step one group-committed write (issue 4, first part: one channel, no routing).
+
+Every status change is written with an event row in the same transaction. A claim is a lease: when a
+dispatcher dies between the claim and recording the hand-over, the message becomes claimable again
+after ``lease_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.channels.base import (
+    Accepted,
+    Channel,
+    DeliveryState,
+    OutgoingMessage,
+    PermanentFailure,
+    Receipt,
+    TransientFailure,
+)
+from smsgate.clock import Clock
+from smsgate.dispatch.receipts import final_status, part_failure
+from smsgate.domain.codes import ErrCode, MessageStatus
+from smsgate.store.repos import dispatch as repo
+from smsgate.store.repos.dispatch import ClaimedMessage, StatusChange
+from smsgate.store.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+LEASE_S = 60.0
+RETRY_BASE_S = 10.0
+RETRY_MAX_S = 600.0
+IDLE_POLL_S = 0.05
+
+
+def retry_delay(attempts: int, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: up to 10 s · 2^(attempts−1), at most 10 min."""
+    ceiling = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(attempts - 1, 0))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        writer: GroupCommitWriter,
+        channel: Channel,
+        clock: Clock,
+        *,
+        batch_size: int = BATCH_SIZE,
+        lease_s: float = LEASE_S,
+        seed: int | None = None,
+    ) -> None:
+        self._writer = writer
+        self._channel = channel
+        self._clock = clock
+        self._batch_size = batch_size
+        self._lease_s = lease_s
+        self._rng = random.Random(seed)
+
+    async def step(self) -> int:
+        """Claim and hand over one batch, then apply the receipts that arrived; how much was done."""
+        claimed = await self._claim()
+        if claimed:
+            await self._hand_over(claimed)
+        receipts = self._channel.due_receipts(self._clock.now())
+        if receipts:
+            await self._apply_receipts(receipts)
+        return len(claimed) + len(receipts)
+
+    async def run_until_idle(self) -> None:
+        """Work until nothing is due and no receipt is waiting (tests drive time with a clock)."""
+        while await self.step():
+            pass
+
+    async def run(self) -> None:
+        while True:
+            try:
+                done = await self.step()
+            except Exception:  # a database hiccup must not stop dispatching for good
+                log.exception("dispatch step failed")
+                done = 0
+            if not done:
+                await self._clock.sleep(IDLE_POLL_S)
+
+    async def _claim(self) -> list[ClaimedMessage]:
+        now = self._clock.now()
+
+        async def op(conn: AsyncConnection) -> list[ClaimedMessage]:
+            return await repo.claim(conn, now, self._batch_size, now + self._lease_s)
+
+        return await self._writer.submit(op)
+
+    async def _hand_over(self, claimed: Sequence[ClaimedMessage]) -> None:
+        now = self._clock.now()
+        live = [m for m in claimed if m.valid_until > now]
+        # Validity over before the hand-over: expired; after retries, with the operator's queue to blame.
+        expired = [
+            StatusChange(
+                m.id,
+                m.account_id,
+                MessageStatus.EXPIRED,
+                ErrCode.OPERATOR_QUEUE_OVERFLOW if m.attempts > 1 else ErrCode.NONE,
+            )
+            for m in claimed
+            if m.valid_until <= now
+        ]
+        outcomes = await self._channel.submit([_outgoing(m) for m in live]) if live else []
+        accepted: list[tuple[ClaimedMessage, str]] = []
+        failed = list(expired)
+        retry: list[ClaimedMessage] = []
+        for message, outcome in zip(live, outcomes, strict=True):
+            if isinstance(outcome, Accepted):
+                accepted.append((message, outcome.provider_id))
+            elif isinstance(outcome, PermanentFailure):
+                failed.append(
+                    StatusChange(message.id, message.account_id, outcome.status, outcome.err)
+                )
+            elif isinstance(outcome, TransientFailure):
+                retry.append(message)
+        connector = self._channel.name
+        delays = {m.id: retry_delay(m.attempts, self._rng) for m in retry}
+
+        async def op(conn: AsyncConnection) -> None:
+            await repo.record_submitted(conn, accepted, connector, now)
+            await repo.record_final(conn, failed, now)
+            for message in retry:
+                await repo.retry_later(conn, [message.id], now + delays[message.id], now)
+
+        await self._writer.submit(op)
+
+    async def _apply_receipts(self, receipts: Sequence[Receipt]) -> None:
+        connector = self._channel.name
+        now = self._clock.now()
+
+        async def op(conn: AsyncConnection) -> None:
+            found = await repo.find_transferred(conn, connector, [r.provider_id for r in receipts])
+            progress: dict[int, tuple[int, int | None]] = {}
+            finals: list[StatusChange] = []
+            for receipt in receipts:
+                message = found.get(receipt.provider_id)
+                if message is None or receipt.state is DeliveryState.ACCEPTED:
+                    continue  # unknown, already final, or intermediate
+                received, failed_err = progress.get(
+                    message.id, (message.parts_received, message.failed_err)
+                )
+                received += 1
+                failure = part_failure(receipt.state, receipt.err)
+                if failed_err is None and failure is not None:
+                    failed_err = failure
+                progress[message.id] = (received, failed_err)
+                if received >= max(message.parts, 1):
+                    status, err = final_status(failed_err, receipt.state, receipt.err)
+                    finals.append(StatusChange(message.id, message.account_id, status, err))
+            done = {c.message_id for c in finals}
+            partial = [(i, n, f) for i, (n, f) in progress.items() if i not in done]
+            await repo.record_parts(conn, partial, now)
+            await repo.record_final(conn, finals, now)
+
+        await self._writer.submit(op)
+
+
+def _outgoing(message: ClaimedMessage) -> OutgoingMessage:
+    return OutgoingMessage(
+        id=message.id,
+        phone=message.phone,
+        msg_type=message.msg_type,
+        sender=message.sender,
+        text=message.text,
+        parts=message.parts,
+        encoding=message.encoding,
+        options=message.options,
+        test=message.test,
+    )

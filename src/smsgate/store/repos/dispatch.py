@@ -1,0 +1,186 @@
+"""The message queue: claiming due messages under a lease and recording what channels report.
+
+The database is the queue (DESIGN.md): a claim is one statement that marks a batch of due messages as
+leased until ``lease_until`` and returns them; on PostgreSQL the candidate rows are locked with
+``FOR UPDATE SKIP LOCKED`` so that dispatchers on several nodes never take the same message. A lease
+that runs out (its dispatcher died) makes the message claimable again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.store.schema import events, messages
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    id: int
+    account_id: int
+    phone: str
+    msg_type: int
+    sender: str | None
+    text: str
+    parts: int
+    encoding: int
+    options: str | None
+    test: bool
+    valid_until: float
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    message_id: int
+    account_id: int
+    status: int
+    err: int
+
+
+_CLAIMED = [messages.c[name] for name in ClaimedMessage.__slots__]
+
+
+async def claim(
+    conn: AsyncConnection, now: float, limit: int, lease_until: float
+) -> list[ClaimedMessage]:
+    """Lease up to ``limit`` due messages, oldest due first."""
+    due = (
+        select(messages.c.id)
+        .where(
+            messages.c.status == -1,
+            messages.c.due_at <= now,
+            or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
+        )
+        .order_by(messages.c.due_at, messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's single writer needs no locks
+    )
+    statement = (
+        update(messages)
+        .where(messages.c.id.in_(due.scalar_subquery()))
+        .values(lease_until=lease_until, attempts=messages.c.attempts + 1)
+        .returning(*_CLAIMED)
+    )
+    rows = (await conn.execute(statement)).mappings()
+    return sorted((ClaimedMessage(**row) for row in rows), key=lambda m: m.id)
+
+
+async def record_submitted(
+    conn: AsyncConnection,
+    accepted: Sequence[tuple[ClaimedMessage, str]],
+    connector: str,
+    now: float,
+) -> None:
+    """Status 0 (transferred) with the channel's id, lease released."""
+    if not accepted:
+        return
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("message_id"), messages.c.status == -1)
+        .values(
+            status=0,
+            connector=connector,
+            provider_id=bindparam("provider_id"),
+            lease_until=None,
+            updated_at=now,
+        ),
+        [{"message_id": m.id, "provider_id": pid} for m, pid in accepted],
+    )
+    await _log_events(conn, [StatusChange(m.id, m.account_id, 0, 0) for m, _ in accepted], now)
+
+
+async def record_final(conn: AsyncConnection, changes: Sequence[StatusChange], now: float) -> None:
+    """Final statuses decided without a receipt (permanent failures, expiry)."""
+    if not changes:
+        return
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("message_id"))
+        .values(
+            status=bindparam("new_status"),
+            err=bindparam("new_err"),
+            lease_until=None,
+            updated_at=now,
+        ),
+        [{"message_id": c.message_id, "new_status": c.status, "new_err": c.err} for c in changes],
+    )
+    await _log_events(conn, changes, now)
+
+
+async def retry_later(conn: AsyncConnection, ids: Sequence[int], due_at: float, now: float) -> None:
+    """Back to waiting until ``due_at`` (a transient failure)."""
+    if ids:
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(list(ids)))
+            .values(due_at=due_at, lease_until=None, updated_at=now)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """A message in status 0 as its receipts find it."""
+
+    id: int
+    account_id: int
+    provider_id: str
+    parts: int
+    parts_received: int
+    failed_err: int | None
+
+
+async def find_transferred(
+    conn: AsyncConnection, connector: str, provider_ids: Sequence[str]
+) -> dict[str, Transferred]:
+    rows = await conn.execute(
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.provider_id,
+            messages.c.parts,
+            messages.c.parts_received,
+            messages.c.failed_err,
+        ).where(
+            and_(
+                messages.c.connector == connector,
+                messages.c.provider_id.in_(list(set(provider_ids))),
+                messages.c.status == 0,
+            )
+        )
+    )
+    return {row.provider_id: Transferred(*row) for row in rows}
+
+
+async def record_parts(
+    conn: AsyncConnection, progress: Sequence[tuple[int, int, int | None]], now: float
+) -> None:
+    """Receipts of some, not all, parts: (message id, parts received, err of a failed part)."""
+    if progress:
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id == bindparam("message_id"))
+            .values(
+                parts_received=bindparam("received"), failed_err=bindparam("failed"), updated_at=now
+            ),
+            [{"message_id": i, "received": n, "failed": f} for i, n, f in progress],
+        )
+
+
+async def _log_events(conn: AsyncConnection, changes: Sequence[StatusChange], now: float) -> None:
+    await conn.execute(
+        insert(events),
+        [
+            {
+                "message_id": c.message_id,
+                "account_id": c.account_id,
+                "status": c.status,
+                "err": c.err,
+                "at": now,
+            }
+            for c in changes
+        ],
+    )

@@ -1,0 +1,167 @@
+"""The dispatcher with the built-in simulator: stored → transferred → final, with events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
+from smsgate.dispatch.worker import Dispatcher
+from smsgate.domain.pricing import TariffRule
+from smsgate.services.container import Services
+from smsgate.store.repos import dispatch as repo
+from smsgate.store.schema import events, messages
+from tests.support.clock import ManualClock
+
+PASSWORD = "password-1"
+
+
+@pytest.fixture
+async def alice(services: Services) -> str:
+    await services.accounts.create("alice", PASSWORD, balance=Decimal("1000"))
+    await services.tariffs.set(TariffRule(price=Decimal("1")))
+    return "alice"
+
+
+@pytest.fixture
+def simulator(clock: ManualClock) -> SimulatorChannel:
+    return SimulatorChannel(clock, SimulatorSettings(latency_s=2.0, test_delay_s=1.0))
+
+
+@pytest.fixture
+def dispatcher(services: Services, simulator: SimulatorChannel, clock: ManualClock) -> Dispatcher:
+    return Dispatcher(services.writer, simulator, clock, seed=1)
+
+
+async def send(client: httpx.AsyncClient, **params: str) -> dict[str, object]:
+    data = {"login": "alice", "psw": PASSWORD, "fmt": "3", "mes": "hello", **params}
+    body = (await client.post("/sys/send.php", data=data)).json()
+    assert "error" not in body, body
+    return dict(body)
+
+
+async def status(client: httpx.AsyncClient, message_id: object, phone: str) -> tuple[int, int]:
+    params = {"login": "alice", "psw": PASSWORD, "fmt": "3", "id": str(message_id), "phone": phone}
+    body = (await client.get("/sys/status.php", params=params)).json()
+    return int(body["status"]), int(body["err"])
+
+
+async def history(services: Services) -> list[tuple[int, int]]:
+    async with services.db.read() as conn:
+        rows = await conn.execute(select(events.c.status, events.c.err).order_by(events.c.id))
+        return [(int(s), int(e)) for s, e in rows]
+
+
+async def test_delivered_through_the_simulator(
+    services: Services,
+    client: httpx.AsyncClient,
+    dispatcher: Dispatcher,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    sent = await send(client, phones="79161234567")
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], "79161234567") == (0, 0)
+    await clock.advance(2)
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], "79161234567") == (1, 0)
+    assert await history(services) == [(0, 0), (1, 0)]
+
+
+@pytest.mark.parametrize(
+    ("phone", "final"),
+    [("79161234560", (20, 1)), ("79161234568", (20, 6)), ("79161234569", (0, 0))],
+)
+async def test_failed_and_silent_numbers(
+    client: httpx.AsyncClient,
+    dispatcher: Dispatcher,
+    clock: ManualClock,
+    alice: str,
+    phone: str,
+    final: tuple[int, int],
+) -> None:
+    sent = await send(client, phones=phone)
+    await dispatcher.run_until_idle()
+    await clock.advance(2)
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], phone) == final
+
+
+async def test_multipart_is_final_only_with_every_receipt(
+    services: Services,
+    client: httpx.AsyncClient,
+    dispatcher: Dispatcher,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    sent = await send(client, phones="79161234567", mes="x" * 400)  # 3 parts
+    assert sent["cnt"] == 3
+    await dispatcher.run_until_idle()
+    await clock.advance(2)
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], "79161234567") == (1, 0)
+    assert await history(services) == [(0, 0), (1, 0)]
+
+
+async def test_test_mode_ends_delivered_with_err_200(
+    client: httpx.AsyncClient, dispatcher: Dispatcher, clock: ManualClock, alice: str
+) -> None:
+    sent = await send(client, phones="79161234567", test="1")
+    await dispatcher.run_until_idle()
+    await clock.advance(1)
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], "79161234567") == (1, 200)
+
+
+async def test_scheduled_messages_wait_for_their_time(
+    client: httpx.AsyncClient,
+    dispatcher: Dispatcher,
+    simulator: SimulatorChannel,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    sent = await send(client, phones="79161234567", time="+60")
+    await dispatcher.run_until_idle()
+    assert simulator.submitted == []
+    await clock.advance(60 * 60)
+    await dispatcher.run_until_idle()
+    assert len(simulator.submitted) == 1
+    assert await status(client, sent["id"], "79161234567") == (0, 0)
+
+
+async def test_an_expired_lease_is_claimed_again(
+    services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
+) -> None:
+    await send(client, phones="79161234567")
+
+    async def claim(conn: AsyncConnection) -> list[repo.ClaimedMessage]:
+        return await repo.claim(conn, clock.now(), 10, clock.now() + 60)
+
+    first = await services.writer.submit(claim)
+    assert len(first) == 1
+    assert await services.writer.submit(claim) == []  # leased: nobody else takes it
+    await clock.advance(61)  # its dispatcher died: the lease runs out
+    again = await services.writer.submit(claim)
+    assert [m.id for m in again] == [first[0].id] and again[0].attempts == 2
+
+
+async def test_validity_over_before_hand_over_is_expired(
+    services: Services,
+    client: httpx.AsyncClient,
+    dispatcher: Dispatcher,
+    simulator: SimulatorChannel,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    sent = await send(client, phones="79161234567", valid="1")
+    await clock.advance(2 * 3600)
+    await dispatcher.run_until_idle()
+    assert simulator.submitted == []
+    assert await status(client, sent["id"], "79161234567") == (3, 0)
+    async with services.db.read() as conn:
+        lease = (await conn.execute(select(messages.c.lease_until))).scalar_one()
+    assert lease is None
