@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import httpx
@@ -9,6 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsgate.channels.base import (
+    Accepted,
+    OutgoingMessage,
+    Receipt,
+    SubmitOutcome,
+    TransientFailure,
+)
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
@@ -22,7 +30,7 @@ PASSWORD = "password-1"
 
 @pytest.fixture
 async def alice(services: Services) -> str:
-    await services.accounts.create("alice", PASSWORD, balance=Decimal("1000"))
+    await services.accounts.create("alice", PASSWORD, balance=Decimal("10000"))
     await services.tariffs.set(TariffRule(price=Decimal("1")))
     return "alice"
 
@@ -165,3 +173,90 @@ async def test_validity_over_before_hand_over_is_expired(
     async with services.db.read() as conn:
         lease = (await conn.execute(select(messages.c.lease_until))).scalar_one()
     assert lease is None
+
+
+async def test_a_single_send_overtakes_a_queued_campaign(
+    services: Services,
+    client: httpx.AsyncClient,
+    simulator: SimulatorChannel,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    """Account A's campaign is queued first; B's single code reaches the channel in the next batch."""
+    await services.accounts.create("bob", PASSWORD, balance=Decimal("10"))
+    campaign = ",".join(f"7916{n:07d}" for n in range(1, 2001))
+    await send(client, phones=campaign, mes="campaign")
+    await clock.advance(1)
+    data = {
+        "login": "bob",
+        "psw": PASSWORD,
+        "phones": "79261234567",
+        "mes": "code 1234",
+        "fmt": "3",
+    }
+    single = (await client.post("/sys/send.php", data=data)).json()
+    dispatcher = Dispatcher(services.writer, simulator, clock, batch_size=100, seed=1)
+    await dispatcher.step()
+    async with services.db.read() as conn:
+        bob_id = (
+            await conn.execute(select(messages.c.id).where(messages.c.phone == "79261234567"))
+        ).scalar_one()
+    assert single["cnt"] == 1
+    assert bob_id in simulator.submitted[:100]
+
+
+async def test_no_receipt_an_hour_after_validity_is_expired_245(
+    client: httpx.AsyncClient, dispatcher: Dispatcher, clock: ManualClock, alice: str
+) -> None:
+    sent = await send(client, phones="79161234569", valid="2")  # a silent number
+    await dispatcher.run_until_idle()
+    await clock.advance(2 * 3600 + 3600 - 60)
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], "79161234569") == (0, 0)
+    await clock.advance(120)
+    await dispatcher.run_until_idle()
+    assert await status(client, sent["id"], "79161234569") == (3, 245)
+
+
+class _ThrottledOperator:
+    """An operator that is throttled (ESME_RTHROTTLED) for its first ``refusals`` submits."""
+
+    name = "throttled"
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.submits = 0
+
+    async def submit(self, batch: Sequence[OutgoingMessage]) -> Sequence[SubmitOutcome]:
+        self.submits += 1
+        if self.submits <= self.refusals:
+            return [TransientFailure("throttled") for _ in batch]
+        return [Accepted(f"op-{m.id}") for m in batch]
+
+    def due_receipts(self, now: float) -> list[Receipt]:
+        return []
+
+
+async def test_transient_failures_are_retried_with_backoff_until_validity_ends(
+    services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
+) -> None:
+    operator = _ThrottledOperator(refusals=2)
+    dispatcher = Dispatcher(services.writer, operator, clock, seed=7)
+    sent = await send(client, phones="79161234567")
+    await dispatcher.run_until_idle()
+    assert operator.submits == 1 and await status(client, sent["id"], "79161234567") == (-1, 0)
+    await clock.advance(10)  # first retry within 5–10 s
+    await dispatcher.run_until_idle()
+    assert operator.submits == 2
+    await clock.advance(20)  # second retry within 10–20 s
+    await dispatcher.run_until_idle()
+    assert operator.submits == 3
+    assert await status(client, sent["id"], "79161234567") == (0, 0)
+
+    always = _ThrottledOperator(refusals=10**6)
+    stubborn = Dispatcher(services.writer, always, clock, seed=7)
+    late = await send(client, phones="79261234567", valid="1")
+    for _ in range(12):
+        await stubborn.run_until_idle()
+        await clock.advance(600)
+    assert await status(client, late["id"], "79261234567") == (3, 220)

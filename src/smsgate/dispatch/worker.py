@@ -37,6 +37,9 @@ LEASE_S = 60.0
 RETRY_BASE_S = 10.0
 RETRY_MAX_S = 600.0
 IDLE_POLL_S = 0.05
+# No final result this long after the validity ended → status 3, err 245 (codes.md §3.1).
+RECEIPT_GRACE_S = 3600.0
+SWEEP_INTERVAL_S = 30.0
 
 
 def retry_delay(attempts: int, rng: random.Random) -> float:
@@ -61,7 +64,8 @@ class Dispatcher:
         self._clock = clock
         self._batch_size = batch_size
         self._lease_s = lease_s
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # jitter for retries, not for anything secret
+        self._last_sweep: float | None = None
 
     async def step(self) -> int:
         """Claim and hand over one batch, then apply the receipts that arrived; how much was done."""
@@ -71,7 +75,7 @@ class Dispatcher:
         receipts = self._channel.due_receipts(self._clock.now())
         if receipts:
             await self._apply_receipts(receipts)
-        return len(claimed) + len(receipts)
+        return len(claimed) + len(receipts) + await self._sweep()
 
     async def run_until_idle(self) -> None:
         """Work until nothing is due and no receipt is waiting (tests drive time with a clock)."""
@@ -87,6 +91,19 @@ class Dispatcher:
                 done = 0
             if not done:
                 await self._clock.sleep(IDLE_POLL_S)
+
+    async def _sweep(self) -> int:
+        """Every ``SWEEP_INTERVAL_S``: give up on messages whose receipts never came."""
+        now = self._clock.monotonic()
+        if self._last_sweep is not None and now - self._last_sweep < SWEEP_INTERVAL_S:
+            return 0
+        self._last_sweep = now
+        wall = self._clock.now()
+
+        async def op(conn: AsyncConnection) -> int:
+            return len(await repo.expire_silent(conn, wall - RECEIPT_GRACE_S, wall))
+
+        return await self._writer.submit(op)
 
     async def _claim(self) -> list[ClaimedMessage]:
         now = self._clock.now()

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock, utc_datetime
-from smsgate.domain.codes import DUPLICATE_REQUEST, MessageStatus, RequestErrorCode
+from smsgate.domain.codes import DUPLICATE_REQUEST, MessageStatus, MessageType, RequestErrorCode
 from smsgate.domain.sending import (
     AccountTerms,
     PreparedSend,
@@ -294,6 +294,13 @@ class SendingService:
         return await self._writer.submit(op)
 
 
+def _priority(prepared: PreparedSend) -> int:
+    """0 for voice codes and single sends, 1 for mailings (a request with several recipients)."""
+    if prepared.voice_code is not None or prepared.msg_type == MessageType.CALL:
+        return 0
+    return 0 if len(prepared.recipients) == 1 else 1
+
+
 def _voice_code() -> str:
     return f"{secrets.randbelow(10_000):04d}"
 
@@ -303,6 +310,7 @@ def _rows(
 ) -> list[NewMessage]:
     rows = []
     valid_s = prepared.valid.total_seconds()
+    priority = _priority(prepared)
     for r in prepared.recipients:
         status = r.status if r.status is not None else MessageStatus.WAITING
         rows.append(
@@ -330,6 +338,7 @@ def _rows(
                 updated_at=now,
                 due_at=r.due_at if r.accepted else now,
                 valid_until=(r.due_at + valid_s) if r.accepted else now,
+                priority=priority,
             )
         )
     return rows

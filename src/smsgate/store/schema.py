@@ -197,6 +197,9 @@ messages = Table(
     Column("deleted", Boolean, nullable=False, server_default="0"),
     # Dispatch: a claim is a lease until ``lease_until``; ``provider_id`` is the channel's id for
     # the message (the key of its receipts).
+    # 0: voice codes and single transactional sends; 1: mailings (more than one recipient). The
+    # dispatcher takes priority 0 first, so a campaign cannot delay somebody's single code.
+    Column("priority", SmallInteger, nullable=False, server_default="0"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("lease_until", UnixTime, nullable=True),
     Column("connector", String(64), nullable=True),
@@ -205,7 +208,7 @@ messages = Table(
     Column("parts_received", Integer, nullable=False, server_default="0"),
     Column("failed_err", SmallInteger, nullable=True),
     Index("ix_messages_account_client_phone", "account_id", "client_id", "phone"),
-    Index("ix_messages_status_due", "status", "due_at"),
+    Index("ix_messages_status_priority_due", "status", "priority", "due_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
     Index("ix_messages_connector_provider", "connector", "provider_id"),
 )

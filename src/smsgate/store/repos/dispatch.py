@@ -47,7 +47,7 @@ _CLAIMED = [messages.c[name] for name in ClaimedMessage.__slots__]
 async def claim(
     conn: AsyncConnection, now: float, limit: int, lease_until: float
 ) -> list[ClaimedMessage]:
-    """Lease up to ``limit`` due messages, oldest due first."""
+    """Lease up to ``limit`` due messages: priority 0 (codes, single sends) first, then oldest due."""
     due = (
         select(messages.c.id)
         .where(
@@ -55,7 +55,7 @@ async def claim(
             messages.c.due_at <= now,
             or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
         )
-        .order_by(messages.c.due_at, messages.c.id)
+        .order_by(messages.c.priority, messages.c.due_at, messages.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's single writer needs no locks
     )
@@ -168,6 +168,21 @@ async def record_parts(
             ),
             [{"message_id": i, "received": n, "failed": f} for i, n, f in progress],
         )
+
+
+async def expire_silent(conn: AsyncConnection, cutoff: float, now: float) -> list[StatusChange]:
+    """Messages still waiting for receipts although their validity ended before ``cutoff``: final
+    status 3 with err 245, "status not received" (codes.md §3.1)."""
+    rows = await conn.execute(
+        update(messages)
+        .where(messages.c.status == 0, messages.c.valid_until < cutoff)
+        .values(status=3, err=245, updated_at=now)
+        .returning(messages.c.id, messages.c.account_id)
+    )
+    changes = [StatusChange(int(i), int(a), 3, 245) for i, a in rows]
+    if changes:
+        await _log_events(conn, changes, now)
+    return changes
 
 
 async def _log_events(conn: AsyncConnection, changes: Sequence[StatusChange], now: float) -> None:

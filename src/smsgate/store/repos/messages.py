@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from sqlalchemy import insert, select, update
@@ -40,13 +40,14 @@ class NewMessage:
     updated_at: float
     due_at: float
     valid_until: float
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class MessageRecord(NewMessage):
     """A stored message: what was accepted, with its global number."""
 
-    id: int
+    id: int = field(kw_only=True)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> MessageRecord:
