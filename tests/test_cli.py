@@ -150,3 +150,18 @@ def test_numbering_and_senders(env: dict[str, str], tmp_path: Path) -> None:
     smsgate(env, "sender", "approve", "shop", "ShopName")
     assert "ShopName\tactive" in smsgate(env, "sender", "list", "shop").stdout
     assert smsgate(env, "sender", "add", "shop", "Way too long name", ok=False).returncode == 1
+
+
+def test_routes(env: dict[str, str]) -> None:
+    smsgate(env, "account", "create", "shop", "--password", "pass-word-1")
+    assert "route 1 added" in smsgate(env, "route", "add", "simulator", "--country", "ru").stdout
+    smsgate(
+        env, "route", "add", "simulator", "--type", "hlr", "--account", "shop", "--position", "5"
+    )
+    listed = smsgate(env, "route", "list").stdout.splitlines()
+    assert listed[0].startswith("2\tposition 5\tsimulator\ttype hlr")
+    assert "country RU" in listed[1]
+    unknown = smsgate(env, "route", "add", "nowhere", ok=False)
+    assert unknown.returncode == 1 and "unknown connector" in unknown.stderr
+    smsgate(env, "route", "delete", "1")
+    assert len(smsgate(env, "route", "list").stdout.splitlines()) == 1

@@ -18,6 +18,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
+from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel
 from smsgate.clock import Clock
 from smsgate.config import Settings
@@ -33,6 +34,7 @@ from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
+from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
 from smsgate.services.statuses import StatusService
@@ -45,6 +47,8 @@ from smsgate.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 LISTENERS = ("http",)
+# Connectors a route may name. The built-in simulator is the embedded default route.
+CONNECTORS = (SIMULATOR,)
 HOUSEKEEPING_INTERVAL_S = 60.0
 DEMO_LOGIN = "demo"
 DEMO_BALANCE = Decimal("1000")
@@ -101,6 +105,9 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 senders=senders,
                 sending=sending,
                 statuses=StatusService(db, writer, clock),
+                routes=RouteService(
+                    db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
+                ),
                 metrics=metrics,
             )
     finally:
@@ -217,7 +224,12 @@ class Gateway:
             self._publishing = asyncio.create_task(self._publish_slots(self.services))
             # The built-in operator simulator is the embedded default route (routing: issue 4).
             self.simulator = SimulatorChannel(self._clock)
-            dispatcher = Dispatcher(self.services.writer, self.simulator, self._clock)
+            dispatcher = Dispatcher(
+                self.services.writer,
+                self.simulator,
+                self._clock,
+                routes=self.services.routes.table,
+            )
             self._dispatching = asyncio.create_task(dispatcher.run(), name="dispatcher")
         except BaseException:
             await self.__aexit__(None, None, None)

@@ -20,6 +20,7 @@ from smsgate.channels.base import (
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
+from smsgate.domain.routing import Route
 from smsgate.services.container import Services
 from smsgate.store.repos import dispatch as repo
 from smsgate.store.schema import events, messages
@@ -260,3 +261,25 @@ async def test_transient_failures_are_retried_with_backoff_until_validity_ends(
         await stubborn.run_until_idle()
         await clock.advance(600)
     assert await status(client, late["id"], "79261234567") == (3, 220)
+
+
+async def test_no_route_is_25_248_and_refunded(
+    services: Services,
+    client: httpx.AsyncClient,
+    simulator: SimulatorChannel,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    await services.routes.add(Route(position=10, connector="simulator", country="DE"))
+    dispatcher = Dispatcher(services.writer, simulator, clock, routes=services.routes.table, seed=1)
+    before = (await services.accounts.get("alice")).balance
+    sent = await send(client, phones="79161234567", cost="2")
+    assert (await services.accounts.get("alice")).balance == before - Decimal("1")
+    await dispatcher.run_until_idle()
+    assert simulator.submitted == []
+    assert await status(client, sent["id"], "79161234567") == (25, 248)
+    assert (await services.accounts.get("alice")).balance == before  # refunded in full
+    await services.routes.add(Route(position=20, connector="simulator", country="RU"))
+    later = await send(client, phones="79161234567", mes="second")
+    await dispatcher.run_until_idle()
+    assert await status(client, later["id"], "79161234567") == (0, 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,11 +26,14 @@ from smsgate.channels.base import (
 from smsgate.clock import Clock
 from smsgate.dispatch.receipts import final_status, part_failure
 from smsgate.domain.codes import ErrCode, MessageStatus
+from smsgate.domain.routing import RouteTable
 from smsgate.store.repos import dispatch as repo
 from smsgate.store.repos.dispatch import ClaimedMessage, StatusChange
 from smsgate.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
+
+RouteSource = Callable[[], Awaitable[RouteTable]]
 
 BATCH_SIZE = 500
 LEASE_S = 60.0
@@ -55,12 +58,14 @@ class Dispatcher:
         channel: Channel,
         clock: Clock,
         *,
+        routes: RouteSource | None = None,
         batch_size: int = BATCH_SIZE,
         lease_s: float = LEASE_S,
         seed: int | None = None,
     ) -> None:
         self._writer = writer
         self._channel = channel
+        self._routes = routes
         self._clock = clock
         self._batch_size = batch_size
         self._lease_s = lease_s
@@ -113,8 +118,24 @@ class Dispatcher:
 
         return await self._writer.submit(op)
 
+    async def _route(
+        self, claimed: Sequence[ClaimedMessage]
+    ) -> tuple[list[ClaimedMessage], list[ClaimedMessage]]:
+        """(messages this dispatcher's channel carries, messages no route matches)."""
+        if self._routes is None:
+            return list(claimed), []
+        table = await self._routes()
+        routed: list[ClaimedMessage] = []
+        unroutable: list[ClaimedMessage] = []
+        for m in claimed:
+            candidates = table.connectors(m.msg_type, m.phone, m.country, m.operator, m.account_id)
+            # Failover to other connectors comes with the connector registry (issue 4).
+            (routed if self._channel.name in candidates else unroutable).append(m)
+        return routed, unroutable
+
     async def _hand_over(self, claimed: Sequence[ClaimedMessage]) -> None:
         now = self._clock.now()
+        claimed, unroutable = await self._route(claimed)
         live = [m for m in claimed if m.valid_until > now]
         # Validity over before the hand-over: expired; after retries, with the operator's queue to blame.
         expired = [
@@ -144,6 +165,7 @@ class Dispatcher:
         delays = {m.id: retry_delay(m.attempts, self._rng) for m in retry}
 
         async def op(conn: AsyncConnection) -> None:
+            await repo.record_unroutable(conn, unroutable, now)
             await repo.record_submitted(conn, accepted, connector, now)
             await repo.record_final(conn, failed, now)
             for message in retry:

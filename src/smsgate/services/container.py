@@ -12,6 +12,7 @@ from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
+from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
 from smsgate.services.statuses import StatusService
@@ -35,4 +36,5 @@ class Services:
     senders: SenderService
     sending: SendingService
     statuses: StatusService
+    routes: RouteService
     metrics: Metrics

@@ -266,3 +266,17 @@ events = Table(
     Column("at", UnixTime, nullable=False),
     Index("ix_events_account_id", "account_id", "id"),
 )
+
+# The route table (issue 4): which connector carries which messages, tried in ``position`` order.
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("connector", String(64), nullable=False),
+    Column("msg_type", SmallInteger, nullable=True),
+    Column("country", String(2), nullable=True),
+    Column("operator", String(100), nullable=True),
+    Column("prefix", String(15), nullable=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=True),
+)

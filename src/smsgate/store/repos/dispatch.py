@@ -8,13 +8,15 @@ that runs out (its dispatcher died) makes the message claimable again.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsgate.store.schema import events, messages
+from smsgate.store.schema import accounts, events, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,9 @@ class ClaimedMessage:
     test: bool
     valid_until: float
     attempts: int
+    country: str | None
+    operator: str | None
+    cost: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,31 @@ async def record_final(conn: AsyncConnection, changes: Sequence[StatusChange], n
         [{"message_id": c.message_id, "new_status": c.status, "new_err": c.err} for c in changes],
     )
     await _log_events(conn, changes, now)
+
+
+async def record_unroutable(
+    conn: AsyncConnection, unroutable: Sequence[ClaimedMessage], now: float
+) -> None:
+    """No route for these: status 25, err 248, and their cost back to the account (http-api.md §2.10)."""
+    if not unroutable:
+        return
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("message_id"))
+        .values(status=25, err=248, cost=Decimal(0), lease_until=None, updated_at=now),
+        [{"message_id": m.id} for m in unroutable],
+    )
+    refunds: dict[int, Decimal] = defaultdict(Decimal)
+    for message in unroutable:
+        refunds[message.account_id] += message.cost
+    for account_id, amount in refunds.items():
+        if amount:
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(balance=accounts.c.balance + amount, updated_at=now)
+            )
+    await _log_events(conn, [StatusChange(m.id, m.account_id, 25, 248) for m in unroutable], now)
 
 
 async def retry_later(conn: AsyncConnection, ids: Sequence[int], due_at: float, now: float) -> None:

@@ -1,0 +1,125 @@
+"""The ``smsgate`` command.
+
+Every command reads the same configuration as ``run`` (``--config`` / ``SMSGATE_CONFIG`` and the
+``SMSGATE_*`` environment), so it works against PostgreSQL as well as the default SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+import smsgate
+from smsgate.app import (
+    LISTENERS,
+    Gateway,
+    demo_banner,
+    ensure_demo_account,
+    migrate_database,
+    save_demo_credentials,
+)
+from smsgate.cli.accounts import account
+from smsgate.cli.catalog import numbering, route, sender
+from smsgate.cli.common import run_async, settings_of
+from smsgate.cli.tariffs import tariff
+from smsgate.clock import SystemClock
+from smsgate.config import Settings, load_settings
+from smsgate.errors import ConfigError, SmsgateError
+from smsgate.logs import configure_logging
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML configuration file (default: $SMSGATE_CONFIG, else built-in defaults).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """smsgate: a self-hosted multi-channel messaging gateway."""
+    try:
+        ctx.obj = load_settings(config_path, os.environ)
+    except ConfigError as exc:
+        click.echo(f"smsgate: invalid configuration: {exc}", err=True)
+        sys.exit(2)
+
+
+@main.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(smsgate.__version__)
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create or upgrade the database schema."""
+    settings = settings_of(ctx)
+    try:
+        applied = run_async(migrate_database(settings))
+    except SmsgateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"schema up to date ({len(applied)} migration(s) applied)")
+
+
+@main.command()
+@click.option(
+    "--only",
+    default=",".join(LISTENERS),
+    show_default=True,
+    help="Comma-separated listeners to start.",
+)
+@click.pass_context
+def run(ctx: click.Context, only: str) -> None:
+    """Run the gateway (all listeners, or those named by --only)."""
+    settings = settings_of(ctx)
+    names = frozenset(name.strip() for name in only.split(",") if name.strip())
+    unknown = names - set(LISTENERS)
+    if unknown:
+        raise click.BadParameter(
+            f"unknown listener(s) {', '.join(sorted(unknown))}; available: {', '.join(LISTENERS)}",
+            param_hint="--only",
+        )
+    configure_logging(settings.log.level, settings.log.format)
+    # The SQLite writer thread gives up the GIL inside every statement and then waits for the event
+    # loop thread to hand it back; with the default 5 ms switch interval that wait dominates a batch.
+    sys.setswitchinterval(settings.runtime.gil_switch_interval_us / 1_000_000)
+    try:
+        run_async(_serve(settings, names))
+    except (SmsgateError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _serve(settings: Settings, names: frozenset[str]) -> None:
+    await migrate_database(settings)
+    async with Gateway(settings, SystemClock(), only=names) as gateway:
+        assert gateway.services is not None
+        demo = await ensure_demo_account(gateway.services)
+        credentials_file = Path(settings.data_dir) / "demo-credentials.txt"
+        host = settings.bind_host if ":" not in settings.bind_host else f"[{settings.bind_host}]"
+        base_url = f"http://{host}:{gateway.ports.get('http', settings.http.port)}"
+        if demo is not None:
+            banner = demo_banner(demo, base_url)
+            save_demo_credentials(credentials_file, banner)
+            click.echo(banner)
+        elif credentials_file.exists():
+            click.echo(f"\n  demo credentials: {credentials_file}\n")
+        for name, port in gateway.ports.items():
+            click.echo(f"  {name} listening on {settings.bind_host}:{port}")
+        click.echo(f"  health: {base_url}/health")
+        sys.stdout.flush()  # the banner must reach a pipe (tee, a supervisor's log) at once
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, gateway.stop)
+        await gateway.wait()
+
+
+for _group in (account, tariff, numbering, sender, route):
+    main.add_command(_group)

@@ -1,0 +1,40 @@
+"""Route matching and failover order (pure)."""
+
+from __future__ import annotations
+
+from smsgate.domain.codes import MessageType
+from smsgate.domain.routing import Route, RouteTable
+
+SMS, HLR = int(MessageType.SMS), int(MessageType.HLR)
+
+
+def test_no_routes_means_the_default_connector() -> None:
+    assert RouteTable([], "simulator").connectors(SMS, "79161234567", "RU", "MTS", 1) == [
+        "simulator"
+    ]
+
+
+def test_matches_in_position_order_without_repeats() -> None:
+    table = RouteTable(
+        [
+            Route(30, "backup"),
+            Route(10, "mts-direct", country="RU", operator="MTS"),
+            Route(20, "ru-hub", country="RU"),
+            Route(25, "mts-direct", prefix="7916"),
+            Route(5, "hlr", msg_type=HLR),
+            Route(1, "vip", account_id=42),
+        ],
+        "simulator",
+    )
+    assert table.connectors(SMS, "79161234567", "RU", "MTS", 1) == [
+        "mts-direct",
+        "ru-hub",
+        "backup",
+    ]
+    assert table.connectors(HLR, "79161234567", "RU", "MTS", 1)[0] == "hlr"
+    assert table.connectors(SMS, "4915112345678", "DE", None, 42) == ["vip", "backup"]
+
+
+def test_no_match_is_no_route() -> None:
+    table = RouteTable([Route(10, "ru-hub", country="RU")], "simulator")
+    assert table.connectors(SMS, "4915112345678", "DE", None, 1) == []
