@@ -283,3 +283,66 @@ async def test_no_route_is_25_248_and_refunded(
     later = await send(client, phones="79161234567", mes="second")
     await dispatcher.run_until_idle()
     assert await status(client, later["id"], "79161234567") == (0, 0)
+
+
+class _RememberingOperator:
+    """An operator that can tell which messages it already holds (after our crash)."""
+
+    name = "remembering"
+
+    def __init__(self, holds: dict[int, str]) -> None:
+        self.holds = holds
+        self.submitted: list[int] = []
+
+    async def submit(self, batch: Sequence[OutgoingMessage]) -> Sequence[SubmitOutcome]:
+        self.submitted.extend(m.id for m in batch)
+        return [Accepted(f"new-{m.id}") for m in batch]
+
+    def due_receipts(self, now: float) -> list[Receipt]:
+        return []
+
+    async def recover(self, message_ids: Sequence[int]) -> dict[int, str]:
+        return {i: self.holds[i] for i in message_ids if i in self.holds}
+
+
+async def crash_mid_hand_over(services: Services, clock: ManualClock, connector: str) -> list[int]:
+    """A dispatcher claims and records the connector, then dies before recording the hand-over."""
+
+    async def claim_and_mark(conn: AsyncConnection) -> list[int]:
+        claimed = await repo.claim(conn, clock.now(), 10, clock.now() + 60)
+        ids = [m.id for m in claimed]
+        await repo.mark_handing_over(conn, ids, connector, clock.now())
+        return ids
+
+    ids = await services.writer.submit(claim_and_mark)
+    await clock.advance(61)  # the lease runs out
+    return ids
+
+
+async def test_in_doubt_messages_are_recovered_not_resent(
+    services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
+) -> None:
+    await send(client, phones="79161234567,79261234567")
+    first, second = await crash_mid_hand_over(services, clock, "remembering")
+    operator = _RememberingOperator(holds={first: "held-1"})
+    await Dispatcher(services.writer, operator, clock).run_until_idle()
+    assert operator.submitted == [second]  # the one it never got, and only that one
+    async with services.db.read() as conn:
+        rows = await conn.execute(
+            select(messages.c.id, messages.c.status, messages.c.provider_id).order_by(messages.c.id)
+        )
+        assert [tuple(r) for r in rows] == [(first, 0, "held-1"), (second, 0, f"new-{second}")]
+
+
+async def test_in_doubt_messages_of_a_channel_that_cannot_tell_are_not_resent(
+    services: Services,
+    client: httpx.AsyncClient,
+    simulator: SimulatorChannel,
+    clock: ManualClock,
+    alice: str,
+) -> None:
+    sent = await send(client, phones="79161234567")
+    await crash_mid_hand_over(services, clock, simulator.name)
+    await Dispatcher(services.writer, simulator, clock).run_until_idle()
+    assert simulator.submitted == []  # at most once
+    assert await status(client, sent["id"], "79161234567") == (0, 0)

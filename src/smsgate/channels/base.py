@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from smsgate.domain.codes import ErrCode, MessageStatus
 
@@ -65,12 +65,40 @@ class DeliveryState(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class HlrResult:
+    """The answer to an HLR request (type 4): status.php's ``imsi`` … ``rnet`` (http-api.md §3) and
+    the SMPP HLR receipt fields (protocols.md §3.7).
+
+    ``imsi`` is MCC + MNC + MSIN (15 digits); ``msc`` the E.164 address of the serving switch;
+    ``cn``/``net`` the subscriber's home country and operator names; ``rcn``/``rnet`` the visited
+    country and network, empty unless the subscriber is roaming. In test mode only ``mcc``, ``mnc``,
+    ``cn`` and ``net`` are filled (protocols.md §1.5). Unknown values are empty strings.
+    """
+
+    imsi: str
+    msc: str
+    mcc: str
+    mnc: str
+    cn: str
+    net: str
+    rcn: str = ""
+    rnet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
-    """What the channel learnt about one part of a message."""
+    """What the channel learnt about one part of a message.
+
+    ``hlr`` carries the answer of an HLR request (codes.md §3.1: answered → status 1, with err 0, 6 or
+    13); ``billed_seconds`` the billed length of a voice call (type 7, ``sms_cnt`` in protocols.md
+    §1.1; 0 for an unanswered call or in test mode). Both are None for other message types.
+    """
 
     provider_id: str
     state: DeliveryState
     err: int = ErrCode.NONE
+    hlr: HlrResult | None = None
+    billed_seconds: int | None = None
 
 
 class Channel(Protocol):
@@ -82,4 +110,13 @@ class Channel(Protocol):
 
     def due_receipts(self, now: float) -> list[Receipt]:
         """Receipts that have arrived by ``now`` (each returned once)."""
+        ...
+
+
+@runtime_checkable
+class RecoveringChannel(Channel, Protocol):
+    """A channel that can say, after a crash, which messages it had already been handed."""
+
+    async def recover(self, message_ids: Sequence[int]) -> dict[int, str]:
+        """The provider id of each of ``message_ids`` the channel holds; absent ones it never got."""
         ...

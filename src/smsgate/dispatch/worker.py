@@ -21,6 +21,7 @@ from smsgate.channels.base import (
     OutgoingMessage,
     PermanentFailure,
     Receipt,
+    RecoveringChannel,
     TransientFailure,
 )
 from smsgate.clock import Clock
@@ -134,25 +135,26 @@ class Dispatcher:
         return routed, unroutable
 
     async def _hand_over(self, claimed: Sequence[ClaimedMessage]) -> None:
+        """Hand ``claimed`` over so that none is handed over twice, even across a crash.
+
+        The connector is recorded (committed) before the hand-over and the provider id after it. A
+        message claimed again with a connector but no provider id was being handed over when its
+        dispatcher died: a channel that can recover says whether it got it; for any other channel
+        it is taken as handed over (status 0 without a provider id, so at most once; it expires
+        3/245 if no receipt can name it).
+        """
         now = self._clock.now()
         claimed, unroutable = await self._route(claimed)
         live = [m for m in claimed if m.valid_until > now]
-        # Validity over before the hand-over: expired; after retries, with the operator's queue to blame.
-        expired = [
-            StatusChange(
-                m.id,
-                m.account_id,
-                MessageStatus.EXPIRED,
-                ErrCode.OPERATOR_QUEUE_OVERFLOW if m.attempts > 1 else ErrCode.NONE,
-            )
-            for m in claimed
-            if m.valid_until <= now
-        ]
-        outcomes = await self._channel.submit([_outgoing(m) for m in live]) if live else []
-        accepted: list[tuple[ClaimedMessage, str]] = []
+        expired = [_expired(m) for m in claimed if m.valid_until <= now]
+        accepted, fresh = await self._settle_in_doubt(live)
+        connector = self._channel.name
+        if fresh:
+            await self._mark_handing_over([m.id for m in fresh], connector, now)
+        outcomes = await self._channel.submit([_outgoing(m) for m in fresh]) if fresh else []
         failed = list(expired)
         retry: list[ClaimedMessage] = []
-        for message, outcome in zip(live, outcomes, strict=True):
+        for message, outcome in zip(fresh, outcomes, strict=True):
             if isinstance(outcome, Accepted):
                 accepted.append((message, outcome.provider_id))
             elif isinstance(outcome, PermanentFailure):
@@ -161,7 +163,6 @@ class Dispatcher:
                 )
             elif isinstance(outcome, TransientFailure):
                 retry.append(message)
-        connector = self._channel.name
         delays = {m.id: retry_delay(m.attempts, self._rng) for m in retry}
 
         async def op(conn: AsyncConnection) -> None:
@@ -170,6 +171,27 @@ class Dispatcher:
             await repo.record_final(conn, failed, now)
             for message in retry:
                 await repo.retry_later(conn, [message.id], now + delays[message.id], now)
+
+        await self._writer.submit(op)
+
+    async def _settle_in_doubt(
+        self, live: Sequence[ClaimedMessage]
+    ) -> tuple[list[tuple[ClaimedMessage, str]], list[ClaimedMessage]]:
+        """(in-doubt messages already with the channel, messages to hand over now)."""
+        in_doubt = [m for m in live if m.connector is not None]
+        fresh = [m for m in live if m.connector is None]
+        if not in_doubt:
+            return [], fresh
+        if not isinstance(self._channel, RecoveringChannel):
+            log.warning("%d messages in doubt taken as handed over", len(in_doubt))
+            return [(m, "") for m in in_doubt], fresh
+        held = await self._channel.recover([m.id for m in in_doubt])
+        accepted = [(m, held[m.id]) for m in in_doubt if m.id in held]
+        return accepted, fresh + [m for m in in_doubt if m.id not in held]
+
+    async def _mark_handing_over(self, ids: list[int], connector: str, now: float) -> None:
+        async def op(conn: AsyncConnection) -> None:
+            await repo.mark_handing_over(conn, ids, connector, now)
 
         await self._writer.submit(op)
 
@@ -202,6 +224,12 @@ class Dispatcher:
             await repo.record_final(conn, finals, now)
 
         await self._writer.submit(op)
+
+
+def _expired(m: ClaimedMessage) -> StatusChange:
+    """Validity over before the hand-over: expired; after retries, the operator's queue to blame."""
+    err = ErrCode.OPERATOR_QUEUE_OVERFLOW if m.attempts > 1 else ErrCode.NONE
+    return StatusChange(m.id, m.account_id, MessageStatus.EXPIRED, err)
 
 
 def _outgoing(message: ClaimedMessage) -> OutgoingMessage:

@@ -36,6 +36,9 @@ class ClaimedMessage:
     country: str | None
     operator: str | None
     cost: Decimal
+    # Set while a hand-over to this connector is in progress: a message claimed again with a
+    # connector but still waiting (-1) is "in doubt" (its dispatcher died mid hand-over).
+    connector: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +145,24 @@ async def record_unroutable(
 
 
 async def retry_later(conn: AsyncConnection, ids: Sequence[int], due_at: float, now: float) -> None:
-    """Back to waiting until ``due_at`` (a transient failure)."""
+    """Back to waiting until ``due_at`` (a transient failure: the channel did not take it)."""
     if ids:
         await conn.execute(
             update(messages)
             .where(messages.c.id.in_(list(ids)))
-            .values(due_at=due_at, lease_until=None, updated_at=now)
+            .values(due_at=due_at, lease_until=None, connector=None, updated_at=now)
+        )
+
+
+async def mark_handing_over(
+    conn: AsyncConnection, ids: Sequence[int], connector: str, now: float
+) -> None:
+    """Record, before the hand-over, which connector these messages are being handed to."""
+    if ids:
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(list(ids)))
+            .values(connector=connector, updated_at=now)
         )
 
 
