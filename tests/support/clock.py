@@ -27,6 +27,10 @@ class ManualClock:
         heapq.heappush(self._sleepers, (self._monotonic + seconds, next(self._ids), future))
         await future
 
+    def next_deadline(self) -> float | None:
+        """The monotonic time at which the earliest sleeper wakes, or None when nobody sleeps."""
+        return min((due for due, _, f in self._sleepers if not f.done()), default=None)
+
     async def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has passed."""
         self._now += seconds
