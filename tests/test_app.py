@@ -110,3 +110,23 @@ async def test_https_listener(
             response = await client.get(f"https://127.0.0.1:{running.ports['https']}/health")
         assert response.status_code == 200
         assert response.json()["listeners"] == {"http": True, "https": True}
+
+
+def test_simulator_settings_from_configuration(tmp_path: Path) -> None:
+    from smsgate.app import simulator_settings
+    from smsgate.errors import ConfigError
+
+    settings = make_settings(
+        "sqlite:///x.db",
+        tmp_path,
+        SMSGATE_SIMULATOR_RULES="*7=silent, 7916*=undeliv:13",
+        SMSGATE_SIMULATOR_LATENCY="2s",
+        SMSGATE_SIMULATOR_DELIVERY_RATIO="0.9",
+    )
+    simulated = simulator_settings(settings)
+    assert [str(rule) for rule in simulated.rules] == ["*7=silent", "7916*=undeliv:13"]
+    assert simulated.latency_s == 2.0 and simulated.delivery_ratio == 0.9
+    bad = make_settings("sqlite:///x.db", tmp_path, SMSGATE_SIMULATOR_RULES="*7=explode")
+    with pytest.raises(ConfigError) as failed:
+        simulator_settings(bad)
+    assert failed.value.key == "simulator.rules (SMSGATE_SIMULATOR_RULES)"

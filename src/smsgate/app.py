@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
 from smsgate.channels.simulator import NAME as SIMULATOR
-from smsgate.channels.simulator import SimulatorChannel
+from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
+from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
 from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
+from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
 from smsgate.ingress.http.protocol import CompatHttpProtocol
 from smsgate.metrics import Metrics
@@ -153,6 +155,26 @@ async def ensure_demo_account(services: Services) -> DemoAccount | None:
     return DemoAccount(account.login, password, key)
 
 
+def simulator_settings(settings: Settings) -> SimulatorSettings:
+    """The simulator's settings from the configuration; ConfigError names a bad key."""
+    config = settings.simulator
+    try:
+        rules = parse_rules(config.rules)
+    except RuleSyntaxError as exc:
+        raise ConfigError("simulator.rules (SMSGATE_SIMULATOR_RULES)", str(exc)) from None
+    try:
+        return SimulatorSettings(
+            latency_s=float(config.latency),
+            latency_jitter_s=float(config.latency_jitter),
+            delivery_ratio=float(config.delivery_ratio),
+            test_delay_s=float(config.test_delay),
+            seed=config.seed,
+            rules=rules,
+        )
+    except ValueError as exc:
+        raise ConfigError("simulator", str(exc)) from None
+
+
 def demo_banner(demo: DemoAccount, base_url: str) -> str:
     return "\n".join(
         [
@@ -222,8 +244,12 @@ class Gateway:
                 self._start_http(self.services)
             self._housekeeping = asyncio.create_task(self._housekeep(self.services))
             self._publishing = asyncio.create_task(self._publish_slots(self.services))
-            # The built-in operator simulator is the embedded default route (routing: issue 4).
-            self.simulator = SimulatorChannel(self._clock)
+            # The built-in operator simulator is the embedded default route.
+            self.simulator = SimulatorChannel(
+                self._clock,
+                simulator_settings(self._settings),
+                plan=await self.services.numbering.plan(),
+            )
             dispatcher = Dispatcher(
                 self.services.writer,
                 self.simulator,

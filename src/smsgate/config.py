@@ -131,6 +131,19 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """The built-in operator simulator (channels/simulator.py)."""
+
+    latency: Seconds = Seconds(0)
+    latency_jitter: Seconds = Seconds(0)
+    test_delay: Seconds = Seconds(1)
+    delivery_ratio: Decimal = Decimal(1)
+    seed: int = 0
+    # Outcome rules by recipient pattern, first match wins (e.g. "*0=undeliv:1, *9=silent").
+    rules: str = "*0=undeliv:1, *9=silent, *8=undeliv:6"
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
     gil_switch_interval_us: int = 500
@@ -152,6 +165,7 @@ class Settings:
     billing: BillingSettings = field(default_factory=BillingSettings)
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
 
 
 def load_settings(

@@ -346,3 +346,18 @@ async def test_in_doubt_messages_of_a_channel_that_cannot_tell_are_not_resent(
     await Dispatcher(services.writer, simulator, clock).run_until_idle()
     assert simulator.submitted == []  # at most once
     assert await status(client, sent["id"], "79161234567") == (0, 0)
+
+
+async def test_hlr_answer_reaches_status_php(
+    services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
+) -> None:
+    simulator = SimulatorChannel(clock, SimulatorSettings(), plan=await services.numbering.plan())
+    dispatcher = Dispatcher(services.writer, simulator, clock, seed=1)
+    sent = await send(client, phones="79161234567", hlr="1")
+    await dispatcher.run_until_idle()
+    params = {"login": "alice", "psw": PASSWORD, "fmt": "3", "id": str(sent["id"])}
+    body = (await client.get("/sys/status.php", params={**params, "phone": "79161234567"})).json()
+    assert (body["status"], body["err"]) == (1, 0)
+    assert (body["mcc"], body["mnc"]) == ("250", "01")
+    assert body["imsi"].startswith("25001") and len(body["imsi"]) == 15
+    assert body["msc"] and body["net"]

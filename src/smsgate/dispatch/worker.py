@@ -8,9 +8,11 @@ after ``lease_s``.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -217,7 +219,8 @@ class Dispatcher:
                 progress[message.id] = (received, failed_err)
                 if received >= max(message.parts, 1):
                     status, err = final_status(failed_err, receipt.state, receipt.err)
-                    finals.append(StatusChange(message.id, message.account_id, status, err))
+                    hlr = json.dumps(asdict(receipt.hlr)) if receipt.hlr is not None else None
+                    finals.append(StatusChange(message.id, message.account_id, status, err, hlr))
             done = {c.message_id for c in finals}
             partial = [(i, n, f) for i, (n, f) in progress.items() if i not in done]
             await repo.record_parts(conn, partial, now)

@@ -207,6 +207,8 @@ messages = Table(
     # Receipts received so far for the parts of the message, and the err of the first failed part.
     Column("parts_received", Integer, nullable=False, server_default="0"),
     Column("failed_err", SmallInteger, nullable=True),
+    # An HLR request's answer: JSON object of imsi, msc, mcc, mnc, cn, net, rcn, rnet.
+    Column("hlr", Text, nullable=True),
     Index("ix_messages_account_client_phone", "account_id", "client_id", "phone"),
     Index("ix_messages_status_priority_due", "status", "priority", "due_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),

@@ -47,6 +47,8 @@ class StatusChange:
     account_id: int
     status: int
     err: int
+    # An HLR answer (JSON) that came with the change.
+    hlr: str | None = None
 
 
 _CLAIMED = [messages.c[name] for name in ClaimedMessage.__slots__]
@@ -102,7 +104,7 @@ async def record_submitted(
 
 
 async def record_final(conn: AsyncConnection, changes: Sequence[StatusChange], now: float) -> None:
-    """Final statuses decided without a receipt (permanent failures, expiry)."""
+    """Final statuses (from receipts, permanent failures, expiry), with an HLR answer if any."""
     if not changes:
         return
     await conn.execute(
@@ -111,10 +113,19 @@ async def record_final(conn: AsyncConnection, changes: Sequence[StatusChange], n
         .values(
             status=bindparam("new_status"),
             err=bindparam("new_err"),
+            hlr=bindparam("new_hlr"),
             lease_until=None,
             updated_at=now,
         ),
-        [{"message_id": c.message_id, "new_status": c.status, "new_err": c.err} for c in changes],
+        [
+            {
+                "message_id": c.message_id,
+                "new_status": c.status,
+                "new_err": c.err,
+                "new_hlr": c.hlr,
+            }
+            for c in changes
+        ],
     )
     await _log_events(conn, changes, now)
 

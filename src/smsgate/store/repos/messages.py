@@ -41,6 +41,7 @@ class NewMessage:
     due_at: float
     valid_until: float
     priority: int = 0
+    hlr: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ multi requests).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,8 +41,7 @@ PATH = "/sys/status.php"
 _BULK_FINGERPRINT = "status.php:multi"
 _DELETE_ERROR = "delete error"  # codes.md §1.2, status.php error 5
 
-# HLR results (http-api.md §3), after ``err`` at every level. The messages table has no HLR
-# columns yet, so they are always empty.
+# HLR results (http-api.md §3), after ``err`` at every level; empty until the answer arrives.
 HLR_FIELDS = ("imsi", "msc", "mcc", "mnc", "cn", "net", "rcn", "rnet")
 # Field names of fmt 2/3 per level, in order (http-api.md §3 "Fields per level").
 _LEVEL0 = ("status", "last_date", "last_timestamp", "flag", "err")
@@ -185,7 +185,7 @@ def status_values(
         "last_timestamp": math.floor(record.updated_at),
         "flag": record.msg_type & 0x0F,  # codes.md §4.2: bits 0-3; other flags are not stored
         "err": record.err,
-        **dict.fromkeys(HLR_FIELDS),
+        **_hlr_values(record.hlr),
         "send_date": format_date(record.created_at, tz_minutes),
         "send_timestamp": math.floor(record.created_at),
         "phone": record.phone,
@@ -202,6 +202,11 @@ def status_values(
         "region": record.region,
         "mccmnc": record.mccmnc,
     }
+
+
+def _hlr_values(stored: str | None) -> dict[str, str | None]:
+    answer: dict[str, object] = json.loads(stored) if stored else {}
+    return {name: str(answer[name]) if name in answer else None for name in HLR_FIELDS}
 
 
 def field_names(level: int, hlr: bool) -> tuple[str, ...]:
