@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
+from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
 from smsgate.clock import Clock
 from smsgate.config import Settings
@@ -249,6 +250,9 @@ class Gateway:
                 self._clock,
                 simulator_settings(self._settings),
                 plan=await self.services.numbering.plan(),
+                log=HandoverLog(Path(self._settings.simulator.log))
+                if self._settings.simulator.log
+                else None,
             )
             dispatcher = Dispatcher(
                 self.services.writer,

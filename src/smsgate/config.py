@@ -141,6 +141,8 @@ class SimulatorConfig:
     seed: int = 0
     # Outcome rules by recipient pattern, first match wins (e.g. "*0=undeliv:1, *9=silent").
     rules: str = "*0=undeliv:1, *9=silent, *8=undeliv:6"
+    # The simulated operator's durable log of hand-overs; empty: kept in memory only.
+    log: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from smsgate.channels.base import (
     TransientFailure,
 )
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
+from smsgate.channels.simulator_log import HandoverLog
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.domain.routing import Route
@@ -335,17 +337,40 @@ async def test_in_doubt_messages_are_recovered_not_resent(
 
 
 async def test_in_doubt_messages_of_a_channel_that_cannot_tell_are_not_resent(
-    services: Services,
-    client: httpx.AsyncClient,
-    simulator: SimulatorChannel,
-    clock: ManualClock,
-    alice: str,
+    services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
 ) -> None:
+    operator = _ThrottledOperator(refusals=0)  # takes everything, cannot say what it holds
     sent = await send(client, phones="79161234567")
-    await crash_mid_hand_over(services, clock, simulator.name)
-    await Dispatcher(services.writer, simulator, clock).run_until_idle()
-    assert simulator.submitted == []  # at most once
+    await crash_mid_hand_over(services, clock, operator.name)
+    await Dispatcher(services.writer, operator, clock).run_until_idle()
+    assert operator.submits == 0  # at most once
     assert await status(client, sent["id"], "79161234567") == (0, 0)
+
+
+async def test_the_simulator_log_survives_a_restart(
+    services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str, tmp_path: Path
+) -> None:
+    """The simulated operator keeps what it was handed: after our crash it says so and still sends
+    the receipts."""
+    log = HandoverLog(tmp_path / "simulator.log")
+    sent = await send(client, phones="79161234567,79261234567")
+    first = SimulatorChannel(clock, log=log)
+    ids = await crash_mid_hand_over(services, clock, first.name)
+    async with services.db.read() as conn:
+        claimed = [
+            m for m in await conn.execute(select(messages.c.id, messages.c.phone)) if m.id == ids[0]
+        ]
+    await first.submit([_outgoing_for(claimed[0].id, claimed[0].phone)])  # then "we" died
+    restarted = SimulatorChannel(clock, log=log)  # a new process, the same operator
+    await Dispatcher(services.writer, restarted, clock).run_until_idle()
+    assert restarted.submitted == [ids[1]]  # only what it did not hold
+    assert [m.id for m in log.load()] == ids  # each handed over once
+    for phone in ("79161234567", "79261234567"):
+        assert await status(client, sent["id"], phone) == (1, 0)
+
+
+def _outgoing_for(message_id: int, phone: str) -> OutgoingMessage:
+    return OutgoingMessage(message_id, phone, 0, None, "hello", 1, 0, None, False)
 
 
 async def test_hlr_answer_reaches_status_php(

@@ -31,6 +31,7 @@ which order. HLR identities (IMSI, MSC, visited network) depend on the number al
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import math
@@ -47,6 +48,7 @@ from smsgate.channels.base import (
     Receipt,
     SubmitOutcome,
 )
+from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import DEFAULT_RULES, Outcome, OutcomeRule, first_match
 from smsgate.clock import Clock
 from smsgate.domain.codes import ErrCode, MessageType
@@ -253,22 +255,37 @@ class SimulatorChannel:
         *,
         plan: NumberingPlan | None = None,
         name: str = NAME,
+        log: HandoverLog | None = None,
     ) -> None:
         self.clock = clock
         self.settings = settings or SimulatorSettings()
         self.plan = plan
         self.name = name
         self.submitted: list[int] = []
+        self._held: dict[int, str] = {}
         self._pending: list[tuple[float, int, Receipt]] = []
         self._order = itertools.count()
+        self._log = log
+        if log is not None:  # what this operator already holds survives our restart
+            self._accept(log.load(), self.clock.now())
 
     async def submit(self, batch: Sequence[OutgoingMessage]) -> Sequence[SubmitOutcome]:
         """Accept every message of ``batch``; its receipts become due after their delays."""
-        now = self.clock.now()
+        if self._log is not None:
+            await asyncio.to_thread(self._log.append, batch)
+        self.submitted.extend(message.id for message in batch)
+        return self._accept(batch, self.clock.now())
+
+    async def recover(self, message_ids: Sequence[int]) -> dict[int, str]:
+        """The provider ids of those of ``message_ids`` this operator holds."""
+        return {i: self._held[i] for i in message_ids if i in self._held}
+
+    def _accept(self, batch: Sequence[OutgoingMessage], now: float) -> list[SubmitOutcome]:
         outcomes: list[SubmitOutcome] = []
         for message in batch:
-            self.submitted.append(message.id)
-            outcomes.append(Accepted(provider_id_for(message)))
+            provider_id = provider_id_for(message)
+            self._held[message.id] = provider_id
+            outcomes.append(Accepted(provider_id))
             for delay_s, receipt in simulate(message, self.settings, self.plan):
                 heapq.heappush(self._pending, (now + delay_s, next(self._order), receipt))
         return outcomes
