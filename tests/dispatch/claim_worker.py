@@ -1,13 +1,15 @@
-"""A dispatcher process for tests/dispatch/test_processes.py: claims until idle, prints the ids it
-handed to its simulator (its "operator log"), one per line."""
+"""A dispatcher process for the tests: claims until idle and prints the ids it handed to its simulator,
+one per line. Arguments: database URL, wall-clock time to use, optional simulator log path."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from smsgate.app import open_services
-from smsgate.channels.simulator import SimulatorChannel
+from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
+from smsgate.channels.simulator_log import HandoverLog
 from smsgate.clock import SystemClock
 from smsgate.config import load_settings
 from smsgate.dispatch.worker import Dispatcher
@@ -23,15 +25,19 @@ class _FrozenWallClock(SystemClock):
         return self._now
 
 
-async def main(url: str, now: float) -> None:
+async def main(url: str, now: float, log: str | None) -> None:
     settings = load_settings(None, {"SMSGATE_DATABASE_URL": url})
     clock = _FrozenWallClock(now)
     async with open_services(settings, clock) as services:
-        simulator = SimulatorChannel(clock)
+        simulator = SimulatorChannel(
+            clock,
+            SimulatorSettings(rules=()),  # every message delivered
+            log=HandoverLog(Path(log)) if log else None,
+        )
         dispatcher = Dispatcher(services.writer, simulator, clock, batch_size=50)
         await dispatcher.run_until_idle()
     sys.stdout.write("".join(f"{message_id}\n" for message_id in simulator.submitted))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], float(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
