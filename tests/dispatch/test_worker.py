@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from smsgate.domain.pricing import TariffRule
 from smsgate.domain.routing import Route
 from smsgate.services.container import Services
 from smsgate.store.repos import dispatch as repo
+from smsgate.store.repos import messages as message_repo
+from smsgate.store.repos.messages import MessageRecord, NewMessage
 from smsgate.store.schema import events, messages
 from tests.support.clock import ManualClock
 
@@ -185,10 +188,12 @@ async def test_a_single_send_overtakes_a_queued_campaign(
     clock: ManualClock,
     alice: str,
 ) -> None:
-    """Account A's campaign is queued first; B's single code reaches the channel in the next batch."""
+    """Account A's 100,000-message campaign is queued first; B's single code reaches the channel
+    with the very next batch."""
     await services.accounts.create("bob", PASSWORD, balance=Decimal("10"))
-    campaign = ",".join(f"7916{n:07d}" for n in range(1, 2001))
+    campaign = ",".join(f"7916{n:07d}" for n in range(1, 1001))
     await send(client, phones=campaign, mes="campaign")
+    await _copy_campaign(services, times=99)  # 100,000 waiting messages of alice
     await clock.advance(1)
     data = {
         "login": "bob",
@@ -238,6 +243,21 @@ class _ThrottledOperator:
 
     def due_receipts(self, now: float) -> list[Receipt]:
         return []
+
+
+async def _copy_campaign(services: Services, times: int) -> None:
+    """Queue ``times`` more copies of the stored campaign (faster than sending it again)."""
+    async with services.db.read() as conn:
+        rows = [
+            MessageRecord.from_row(row) for row in (await conn.execute(select(messages))).mappings()
+        ]
+    copies = [NewMessage(**{f.name: getattr(r, f.name) for f in fields(NewMessage)}) for r in rows]
+
+    async def op(conn: AsyncConnection) -> None:
+        for _ in range(times):
+            await message_repo.insert_many(conn, copies)
+
+    await services.writer.submit(op)
 
 
 async def test_transient_failures_are_retried_with_backoff_until_validity_ends(
