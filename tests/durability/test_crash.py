@@ -7,11 +7,8 @@ may be. Requests cut off by the kill (no reply) may have gone either way.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,9 +19,8 @@ from sqlalchemy import func, select
 from smsgate.config import DatabaseSettings, normalise_database_url
 from smsgate.store.db import Database
 from smsgate.store.schema import accounts, messages
-from tests.conftest import TEST_ENV
+from tests.support.gateway import cli, gateway_env, running_gateway
 
-SMSGATE = [sys.executable, "-m", "smsgate"]
 PASSWORD = "crash-test-1"
 KILL_AFTER = 300  # successful sends before the kill
 CONCURRENCY = 24
@@ -32,42 +28,13 @@ PRICE = Decimal("1.00")
 BALANCE = Decimal("100000")
 
 
-def cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run([*SMSGATE, *args], env=env, check=True, capture_output=True, timeout=60)  # noqa: S603
-
-
 @pytest.mark.slow
 async def test_sigkill_mid_load_loses_no_accepted_send(database_url: str, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        **TEST_ENV,
-        "SMSGATE_DATABASE_URL": database_url,
-        "SMSGATE_DATA_DIR": str(tmp_path / "var"),
-        "SMSGATE_HTTP_PORT": "0",
-        "SMSGATE_LOG_LEVEL": "WARNING",
-    }
+    env = gateway_env(database_url, tmp_path)
     cli(env, "account", "create", "load", "--password", PASSWORD, "--balance", str(BALANCE))
     cli(env, "tariff", "set", str(PRICE))
-    # A separate process, so that it can be killed; nothing else runs on this loop meanwhile.
-    server = subprocess.Popen(  # noqa: S603, ASYNC220
-        [*SMSGATE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert server.stdout is not None
-        port = None
-        for line in server.stdout:
-            found = re.search(r"http listening on 127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-                break
-        assert port is not None
+    with running_gateway(env) as (server, port):
         accepted, refused = await _load_until_killed(server, port)
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait(timeout=30)
-        if server.stdout is not None:
-            server.stdout.close()
 
     assert len(accepted) >= KILL_AFTER and refused, (len(accepted), len(refused))
     db = Database.open(DatabaseSettings(url=normalise_database_url(database_url)), pooled=False)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,9 +21,8 @@ from smsgate.channels.simulator_log import HandoverLog
 from smsgate.config import DatabaseSettings, normalise_database_url
 from smsgate.store.db import Database
 from smsgate.store.schema import messages
-from tests.conftest import TEST_ENV
+from tests.support.gateway import cli, gateway_env, running_gateway
 
-SMSGATE = [sys.executable, "-m", "smsgate"]
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "crash-test-1"
 REQUESTS = 20
@@ -33,47 +30,21 @@ PER_REQUEST = 1000
 LEASE_S = 60
 
 
-def cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run([*SMSGATE, *args], env=env, check=True, capture_output=True, timeout=60)  # noqa: S603
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_kill_during_dispatch_then_restart(database_url: str, tmp_path: Path) -> None:
     log_path = tmp_path / "simulator.log"
-    env = {
-        **os.environ,
-        **TEST_ENV,
-        "SMSGATE_DATABASE_URL": database_url,
-        "SMSGATE_DATA_DIR": str(tmp_path / "var"),
-        "SMSGATE_HTTP_PORT": "0",
-        "SMSGATE_LOG_LEVEL": "WARNING",
-        "SMSGATE_SIMULATOR_LOG": str(log_path),
-        "SMSGATE_SIMULATOR_RULES": "",  # the operator delivers everything
-    }
+    env = gateway_env(
+        database_url,
+        tmp_path,
+        SMSGATE_SIMULATOR_LOG=str(log_path),
+        SMSGATE_SIMULATOR_RULES="",  # the operator delivers everything
+    )
     cli(env, "account", "create", "load", "--password", PASSWORD, "--balance", "1000000")
     cli(env, "tariff", "set", "0.01")
-    # A separate process, so that it can be killed; nothing else runs on this loop meanwhile.
-    server = subprocess.Popen(  # noqa: S603, ASYNC220
-        [*SMSGATE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert server.stdout is not None
-        port = None
-        for line in server.stdout:
-            found = re.search(r"http listening on 127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-                break
-        assert port is not None
+    with running_gateway(env) as (server, port):
         accepted = await _send_all(port)
         server.send_signal(signal.SIGKILL)  # while it is still dispatching
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait(timeout=30)
-        if server.stdout is not None:
-            server.stdout.close()
     assert accepted == REQUESTS * PER_REQUEST
     handed_before = len(HandoverLog(log_path).load())
     print(f"handed over before the kill: {handed_before}")
