@@ -7,7 +7,6 @@ the tests work out of the box. The plan is held in memory and re-read at most ev
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from importlib import resources
 
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsgate.clock import Clock
 from smsgate.domain.numbering import NumberingPlan, NumberRange, parse_registry
 from smsgate.domain.phones import normalise
+from smsgate.services.caching import Refreshed
 from smsgate.store.db import Database
 from smsgate.store.repos import numbering as repo
 from smsgate.store.writer import GroupCommitWriter
@@ -37,20 +37,10 @@ class NumberingService:
         self._db = db
         self._writer = writer
         self._clock = clock
-        self._reload_s = reload_s
-        self._plan: NumberingPlan | None = None
-        self._loaded_at = 0.0
-        self._lock = asyncio.Lock()
+        self._plan = Refreshed(self._load, clock, reload_s)
 
     async def plan(self) -> NumberingPlan:
-        plan = self._plan
-        if plan is not None and self._clock.monotonic() - self._loaded_at < self._reload_s:
-            return plan
-        async with self._lock:
-            if self._plan is None or self._clock.monotonic() - self._loaded_at >= self._reload_s:
-                self._plan = await self._load()
-                self._loaded_at = self._clock.monotonic()
-            return self._plan
+        return await self._plan.get()
 
     async def import_ranges(self, ranges: Iterable[NumberRange]) -> int:
         """Replace the stored plan; the number of ranges stored."""
@@ -60,7 +50,7 @@ class NumberingService:
             return await repo.replace_ranges(conn, items)
 
         count = await self._writer.submit(op)
-        self._plan = None
+        self._plan.clear()
         return count
 
     async def set_port(self, phone: str, operator: str) -> str:
@@ -72,7 +62,7 @@ class NumberingService:
             await repo.set_port(conn, number, operator, now)
 
         await self._writer.submit(op)
-        self._plan = None
+        self._plan.clear()
         return number
 
     async def _load(self) -> NumberingPlan:

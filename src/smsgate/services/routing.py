@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
 from smsgate.domain.routing import Route, RouteTable
+from smsgate.services.caching import Refreshed
 from smsgate.store.db import Database
 from smsgate.store.repos import routes as repo
 from smsgate.store.writer import GroupCommitWriter
@@ -28,11 +29,9 @@ class RouteService:
     ) -> None:
         self._db = db
         self._writer = writer
-        self._clock = clock
         self._default = default_connector
         self._connectors = frozenset(connectors)
-        self._cache_s = cache_s
-        self._table: tuple[RouteTable, float] | None = None
+        self._table = Refreshed(self._read_table, clock, cache_s)
 
     async def add(self, route: Route) -> int:
         if route.connector not in self._connectors:
@@ -43,7 +42,7 @@ class RouteService:
             return await repo.add_route(conn, route)
 
         route_id = await self._writer.submit(op)
-        self._table = None
+        self._table.clear()
         return route_id
 
     async def delete(self, route_id: int) -> bool:
@@ -51,7 +50,7 @@ class RouteService:
             return await repo.delete_route(conn, route_id)
 
         deleted = await self._writer.submit(op)
-        self._table = None
+        self._table.clear()
         return deleted
 
     async def list(self) -> Sequence[tuple[int, Route]]:
@@ -59,10 +58,8 @@ class RouteService:
             return await repo.list_routes(conn)
 
     async def table(self) -> RouteTable:
-        cached = self._table
-        now = self._clock.monotonic()
-        if cached is not None and now - cached[1] < self._cache_s:
-            return cached[0]
-        table = RouteTable((route for _, route in await self.list()), self._default)
-        self._table = (table, now)
-        return table
+        """The route table, re-read at most every ``cache_s``."""
+        return await self._table.get()
+
+    async def _read_table(self) -> RouteTable:
+        return RouteTable((route for _, route in await self.list()), self._default)

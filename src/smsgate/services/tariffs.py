@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
 from smsgate.domain.pricing import TariffRule, TariffTable
+from smsgate.services.caching import Refreshed
 from smsgate.store.db import Database
 from smsgate.store.repos import tariffs as repo
 from smsgate.store.writer import GroupCommitWriter
@@ -22,8 +23,8 @@ class TariffService:
         self._db = db
         self._writer = writer
         self._clock = clock
-        self._cache_s = cache_s
-        self._table: tuple[TariffTable, float] | None = None
+        # Changes made here show at once; on other nodes within ``cache_s``.
+        self._table = Refreshed(self._read_table, clock, cache_s)
 
     async def set(self, rule: TariffRule) -> None:
         if rule.price < 0:
@@ -34,14 +35,14 @@ class TariffService:
             await repo.upsert_rule(conn, rule, now)
 
         await self._writer.submit(op)
-        self._table = None
+        self._table.clear()
 
     async def delete(self, rule: TariffRule) -> bool:
         async def op(conn: AsyncConnection) -> bool:
             return await repo.delete_rule(conn, rule)
 
         deleted = await self._writer.submit(op)
-        self._table = None
+        self._table.clear()
         return deleted
 
     async def rules(self) -> Sequence[TariffRule]:
@@ -49,11 +50,8 @@ class TariffService:
             return await repo.list_rules(conn)
 
     async def table(self) -> TariffTable:
-        """The tariff table, re-read at most every ``cache_s`` (changes made here show at once)."""
-        cached = self._table
-        now = self._clock.monotonic()
-        if cached is not None and now - cached[1] < self._cache_s:
-            return cached[0]
-        table = TariffTable(await self.rules())
-        self._table = (table, now)
-        return table
+        """The tariff table, re-read at most every ``cache_s``."""
+        return await self._table.get()
+
+    async def _read_table(self) -> TariffTable:
+        return TariffTable(await self.rules())
