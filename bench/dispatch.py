@@ -98,7 +98,7 @@ async def measure(backend: str, settings: Settings, count: int) -> list[tuple[st
         raw_rate_s = raw / (time.perf_counter() - started)
         await store_messages(services, "e2e", count)
         simulator = SimulatorChannel(clock)
-        dispatcher = Dispatcher(services.writer, simulator, clock, batch_size=BATCH)
+        dispatcher = Dispatcher(services.writer, [simulator], clock, batch_size=BATCH)
         started = time.perf_counter()
         await dispatcher.run_until_idle()
         e2e_rate_s = len(simulator.submitted) / (time.perf_counter() - started)
@@ -118,7 +118,7 @@ async def single_behind_campaign(services: Services, clock: SystemClock, campaig
     account's campaign of ``campaign`` messages is queued ahead of it and being dispatched."""
     await store_messages(services, "campaign", campaign)
     simulator = SimulatorChannel(clock)
-    dispatcher = Dispatcher(services.writer, simulator, clock)
+    dispatcher = Dispatcher(services.writer, [simulator], clock)
     running = asyncio.create_task(dispatcher.run())
     try:
         # Polling is fine in a benchmark: the simulator signals nothing, and 1 ms is the resolution.

@@ -24,6 +24,7 @@ from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
 from smsgate.clock import Clock
 from smsgate.config import Settings
+from smsgate.dispatch.connectors import ConnectorLimits, Connectors
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
@@ -176,6 +177,14 @@ def simulator_settings(settings: Settings) -> SimulatorSettings:
         raise ConfigError("simulator", str(exc)) from None
 
 
+def connector_limits(settings: Settings) -> ConnectorLimits:
+    """The simulator connector's pacing from the configuration; ConfigError names a bad key."""
+    try:
+        return ConnectorLimits(tps=float(settings.simulator.tps), window=settings.simulator.window)
+    except ValueError as exc:
+        raise ConfigError("simulator.tps/simulator.window", str(exc)) from None
+
+
 def demo_banner(demo: DemoAccount, base_url: str) -> str:
     return "\n".join(
         [
@@ -254,9 +263,14 @@ class Gateway:
                 if self._settings.simulator.log
                 else None,
             )
+            connectors = Connectors(
+                [self.simulator],
+                self._clock,
+                {SIMULATOR: connector_limits(self._settings)},
+            )
             dispatcher = Dispatcher(
                 self.services.writer,
-                self.simulator,
+                connectors,
                 self._clock,
                 routes=self.services.routes.table,
             )

@@ -143,6 +143,9 @@ class SimulatorConfig:
     rules: str = "*0=undeliv:1, *9=silent, *8=undeliv:6"
     # The simulated operator's durable log of hand-overs; empty: kept in memory only.
     log: str = ""
+    # Pacing of the simulator connector: messages a second (0: unlimited) and in one hand-over.
+    tps: Decimal = Decimal(0)
+    window: int = 1000
 
 
 @dataclass(frozen=True, slots=True)

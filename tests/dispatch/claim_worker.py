@@ -34,7 +34,7 @@ async def main(url: str, now: float, log: str | None) -> None:
             SimulatorSettings(rules=()),  # every message delivered
             log=HandoverLog(Path(log)) if log else None,
         )
-        dispatcher = Dispatcher(services.writer, simulator, clock, batch_size=50)
+        dispatcher = Dispatcher(services.writer, [simulator], clock, batch_size=50)
         await dispatcher.run_until_idle()
     sys.stdout.write("".join(f"{message_id}\n" for message_id in simulator.submitted))
 

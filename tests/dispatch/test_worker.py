@@ -48,7 +48,7 @@ def simulator(clock: ManualClock) -> SimulatorChannel:
 
 @pytest.fixture
 def dispatcher(services: Services, simulator: SimulatorChannel, clock: ManualClock) -> Dispatcher:
-    return Dispatcher(services.writer, simulator, clock, seed=1)
+    return Dispatcher(services.writer, [simulator], clock, seed=1)
 
 
 async def send(client: httpx.AsyncClient, **params: str) -> dict[str, object]:
@@ -203,7 +203,7 @@ async def test_a_single_send_overtakes_a_queued_campaign(
         "fmt": "3",
     }
     single = (await client.post("/sys/send.php", data=data)).json()
-    dispatcher = Dispatcher(services.writer, simulator, clock, batch_size=100, seed=1)
+    dispatcher = Dispatcher(services.writer, [simulator], clock, batch_size=100, seed=1)
     await dispatcher.step()
     async with services.db.read() as conn:
         bob_id = (
@@ -230,6 +230,8 @@ class _ThrottledOperator:
     """An operator that is throttled (ESME_RTHROTTLED) for its first ``refusals`` submits."""
 
     name = "throttled"
+
+    available = True
 
     def __init__(self, refusals: int) -> None:
         self.refusals = refusals
@@ -264,7 +266,7 @@ async def test_transient_failures_are_retried_with_backoff_until_validity_ends(
     services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
 ) -> None:
     operator = _ThrottledOperator(refusals=2)
-    dispatcher = Dispatcher(services.writer, operator, clock, seed=7)
+    dispatcher = Dispatcher(services.writer, [operator], clock, seed=7)
     sent = await send(client, phones="79161234567")
     await dispatcher.run_until_idle()
     assert operator.submits == 1 and await status(client, sent["id"], "79161234567") == (-1, 0)
@@ -277,7 +279,7 @@ async def test_transient_failures_are_retried_with_backoff_until_validity_ends(
     assert await status(client, sent["id"], "79161234567") == (0, 0)
 
     always = _ThrottledOperator(refusals=10**6)
-    stubborn = Dispatcher(services.writer, always, clock, seed=7)
+    stubborn = Dispatcher(services.writer, [always], clock, seed=7)
     late = await send(client, phones="79261234567", valid="1")
     for _ in range(12):
         await stubborn.run_until_idle()
@@ -293,7 +295,9 @@ async def test_no_route_is_25_248_and_refunded(
     alice: str,
 ) -> None:
     await services.routes.add(Route(position=10, connector="simulator", country="DE"))
-    dispatcher = Dispatcher(services.writer, simulator, clock, routes=services.routes.table, seed=1)
+    dispatcher = Dispatcher(
+        services.writer, [simulator], clock, routes=services.routes.table, seed=1
+    )
     before = (await services.accounts.get("alice")).balance
     sent = await send(client, phones="79161234567", cost="2")
     assert (await services.accounts.get("alice")).balance == before - Decimal("1")
@@ -311,6 +315,8 @@ class _RememberingOperator:
     """An operator that can tell which messages it already holds (after our crash)."""
 
     name = "remembering"
+
+    available = True
 
     def __init__(self, holds: dict[int, str]) -> None:
         self.holds = holds
@@ -347,7 +353,7 @@ async def test_in_doubt_messages_are_recovered_not_resent(
     await send(client, phones="79161234567,79261234567")
     first, second = await crash_mid_hand_over(services, clock, "remembering")
     operator = _RememberingOperator(holds={first: "held-1"})
-    await Dispatcher(services.writer, operator, clock).run_until_idle()
+    await Dispatcher(services.writer, [operator], clock).run_until_idle()
     assert operator.submitted == [second]  # the one it never got, and only that one
     async with services.db.read() as conn:
         rows = await conn.execute(
@@ -362,7 +368,7 @@ async def test_in_doubt_messages_of_a_channel_that_cannot_tell_are_not_resent(
     operator = _ThrottledOperator(refusals=0)  # takes everything, cannot say what it holds
     sent = await send(client, phones="79161234567")
     await crash_mid_hand_over(services, clock, operator.name)
-    await Dispatcher(services.writer, operator, clock).run_until_idle()
+    await Dispatcher(services.writer, [operator], clock).run_until_idle()
     assert operator.submits == 0  # at most once
     assert await status(client, sent["id"], "79161234567") == (0, 0)
 
@@ -382,7 +388,7 @@ async def test_the_simulator_log_survives_a_restart(
         ]
     await first.submit([_outgoing_for(claimed[0].id, claimed[0].phone)])  # then "we" died
     restarted = SimulatorChannel(clock, log=log)  # a new process, the same operator
-    await Dispatcher(services.writer, restarted, clock).run_until_idle()
+    await Dispatcher(services.writer, [restarted], clock).run_until_idle()
     assert restarted.submitted == [ids[1]]  # only what it did not hold
     assert [m.id for m in log.load()] == ids  # each handed over once
     for phone in ("79161234567", "79261234567"):
@@ -397,7 +403,7 @@ async def test_hlr_answer_reaches_status_php(
     services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: str
 ) -> None:
     simulator = SimulatorChannel(clock, SimulatorSettings(), plan=await services.numbering.plan())
-    dispatcher = Dispatcher(services.writer, simulator, clock, seed=1)
+    dispatcher = Dispatcher(services.writer, [simulator], clock, seed=1)
     sent = await send(client, phones="79161234567", hlr="1")
     await dispatcher.run_until_idle()
     params = {"login": "alice", "psw": PASSWORD, "fmt": "3", "id": str(sent["id"])}

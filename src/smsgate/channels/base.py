@@ -51,7 +51,15 @@ class PermanentFailure:
     err: int
 
 
-SubmitOutcome = Accepted | TransientFailure | PermanentFailure
+@dataclass(frozen=True, slots=True)
+class RouteFailure:
+    """This connector cannot carry the message (the operator rejects the destination or the sender
+    as unroutable): the dispatcher fails over to the next route; with none left, status 25/248."""
+
+    reason: str
+
+
+SubmitOutcome = Accepted | TransientFailure | PermanentFailure | RouteFailure
 
 
 class DeliveryState(enum.Enum):
@@ -103,6 +111,12 @@ class Receipt:
 
 class Channel(Protocol):
     name: str
+
+    @property
+    def available(self) -> bool:
+        """Whether the channel can take messages now (an SMPP connector with no bound session
+        cannot): the dispatcher sends to the next route instead."""
+        ...
 
     async def submit(self, batch: Sequence[OutgoingMessage]) -> Sequence[SubmitOutcome]:
         """Hand ``batch`` over; one outcome per message, in order."""

@@ -269,6 +269,10 @@ class SimulatorChannel:
         if log is not None:  # what this operator already holds survives our restart
             self._accept(log.load(), self.clock.now())
 
+    @property
+    def available(self) -> bool:
+        return True
+
     async def submit(self, batch: Sequence[OutgoingMessage]) -> Sequence[SubmitOutcome]:
         """Accept every message of ``batch``; its receipts become due after their delays."""
         if self._log is not None:

@@ -97,6 +97,30 @@ class TokenBucket:
         self._zero_at = zero + n * self._interval
         return True
 
+    def take_up_to(self, n: int) -> int:
+        """Take as many of ``n`` tokens as have accrued now (none while paused or while others
+        wait); never waits. For callers that hand over in batches and defer the rest."""
+        if n < 1:
+            return 0
+        now = self._clock.monotonic()
+        if self._waiting or now < self._paused_until - _TOLERANCE_S:
+            return 0
+        if self._unlimited:
+            return n
+        zero = max(self._zero_at, now - self._burst * self._interval)
+        taken = min(n, int((now - zero + _TOLERANCE_S) / self._interval))
+        self._zero_at = zero + taken * self._interval
+        return taken
+
+    def delay_for(self, n: int) -> float:
+        """Seconds from now until ``n`` more tokens will have accrued (or a pause has ended)."""
+        now = self._clock.monotonic()
+        paused = max(0.0, self._paused_until - now)
+        if self._unlimited:
+            return paused
+        zero = max(self._zero_at, now - self._burst * self._interval)
+        return max(paused, zero + n * self._interval - now)
+
     def pause_until(self, until: float) -> None:
         """Hand out nothing before the monotonic instant ``until``, then resume from one token.
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from smsgate.store.types import Money, UnixTime
@@ -213,6 +214,17 @@ messages = Table(
     Index("ix_messages_status_priority_due", "status", "priority", "due_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
     Index("ix_messages_connector_provider", "connector", "provider_id"),
+    # The waiting queue per account, for the dispatcher's fair share (repos/dispatch.py). Partial:
+    # it holds only waiting messages, however long the history grows.
+    Index(
+        "ix_messages_waiting",
+        "account_id",
+        "priority",
+        "due_at",
+        "id",
+        sqlite_where=text("status = -1"),
+        postgresql_where=text("status = -1"),
+    ),
 )
 
 senders = Table(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.store.schema import accounts, events, messages
@@ -33,6 +33,7 @@ class ClaimedMessage:
     test: bool
     valid_until: float
     attempts: int
+    priority: int
     country: str | None
     operator: str | None
     cost: Decimal
@@ -54,14 +55,53 @@ class StatusChange:
 _CLAIMED = [messages.c[name] for name in ClaimedMessage.__slots__]
 
 
+# The waiting-queue predicate as a literal, so that both databases can use the partial index
+# ``ix_messages_waiting`` (a bound parameter would not prove ``status = -1`` to the planner).
+_WAITING = messages.c.status == literal_column("-1")
+
+# SQLite's planner, without statistics, prefers ix_messages_status_priority_due for ``status = -1``
+# and would read the whole queue; the hint names the partial index (PostgreSQL picks it itself).
+_WAITING_ACCOUNTS = """
+    WITH RECURSIVE waiting(account_id, n) AS (
+        SELECT (SELECT min(account_id) FROM messages{hint}
+                WHERE status = -1 AND account_id > :after), 1
+        UNION ALL
+        SELECT (SELECT min(m.account_id) FROM messages AS m{hint}
+                WHERE m.status = -1 AND m.account_id > waiting.account_id), waiting.n + 1
+        FROM waiting WHERE waiting.account_id IS NOT NULL AND waiting.n < :limit
+    )
+    SELECT account_id FROM waiting WHERE account_id IS NOT NULL
+"""
+_WAITING_ACCOUNTS_BY_DIALECT = {
+    "sqlite": text(_WAITING_ACCOUNTS.format(hint=" INDEXED BY ix_messages_waiting")),
+    "postgresql": text(_WAITING_ACCOUNTS.format(hint="")),
+}
+
+
+async def waiting_accounts(conn: AsyncConnection, after: int, limit: int) -> list[int]:
+    """Up to ``limit`` accounts with waiting messages, in id order after ``after``.
+
+    A loose index scan (one index probe per account, whatever the backlog), so the dispatcher can
+    share every batch among the accounts that wait without reading their queues."""
+    statement = _WAITING_ACCOUNTS_BY_DIALECT[conn.dialect.name]
+    rows = await conn.execute(statement, {"after": after, "limit": limit})
+    return [int(account_id) for (account_id,) in rows]
+
+
 async def claim(
-    conn: AsyncConnection, now: float, limit: int, lease_until: float
+    conn: AsyncConnection,
+    now: float,
+    limit: int,
+    lease_until: float,
+    *,
+    account_id: int | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to ``limit`` due messages: priority 0 (codes, single sends) first, then oldest due."""
+    """Lease up to ``limit`` due messages (of one account, or of any): priority 0 (codes, single
+    sends) first, then oldest due."""
     due = (
         select(messages.c.id)
         .where(
-            messages.c.status == -1,
+            _WAITING,
             messages.c.due_at <= now,
             or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
         )
@@ -69,6 +109,8 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's single writer needs no locks
     )
+    if account_id is not None:
+        due = due.where(messages.c.account_id == account_id)
     statement = (
         update(messages)
         .where(messages.c.id.in_(due.scalar_subquery()))
@@ -76,7 +118,7 @@ async def claim(
         .returning(*_CLAIMED)
     )
     rows = (await conn.execute(statement)).mappings()
-    return sorted((ClaimedMessage(**row) for row in rows), key=lambda m: m.id)
+    return [ClaimedMessage(**row) for row in rows]
 
 
 async def record_submitted(
@@ -139,7 +181,9 @@ async def record_unroutable(
     await conn.execute(
         update(messages)
         .where(messages.c.id == bindparam("message_id"))
-        .values(status=25, err=248, cost=Decimal(0), lease_until=None, updated_at=now),
+        .values(
+            status=25, err=248, cost=Decimal(0), connector=None, lease_until=None, updated_at=now
+        ),
         [{"message_id": m.id} for m in unroutable],
     )
     refunds: dict[int, Decimal] = defaultdict(Decimal)
@@ -165,16 +209,45 @@ async def retry_later(conn: AsyncConnection, ids: Sequence[int], due_at: float, 
         )
 
 
-async def mark_handing_over(
-    conn: AsyncConnection, ids: Sequence[int], connector: str, now: float
-) -> None:
-    """Record, before the hand-over, which connector these messages are being handed to."""
-    if ids:
+async def defer(conn: AsyncConnection, due: Sequence[tuple[int, float]], now: float) -> None:
+    """Back to waiting until a later moment without counting as an attempt (the connector's rate or
+    window was full): (message id, new due time)."""
+    if due:
         await conn.execute(
             update(messages)
-            .where(messages.c.id.in_(list(ids)))
-            .values(connector=connector, updated_at=now)
+            .where(messages.c.id == bindparam("message_id"))
+            .values(
+                due_at=bindparam("new_due_at"),
+                lease_until=None,
+                connector=None,
+                attempts=messages.c.attempts - 1,
+                updated_at=now,
+            ),
+            [{"message_id": i, "new_due_at": at} for i, at in due],
         )
+
+
+async def mark_handing_over(
+    conn: AsyncConnection,
+    ids: Sequence[int],
+    connector: str,
+    now: float,
+    lease_until: float | None = None,
+) -> set[int]:
+    """Record, before the hand-over, which connector these messages are being handed to; the ids
+    marked. With ``lease_until``, only messages still under that lease (the caller's claim) are:
+    a dispatcher that stalled past its lease must not hand over what another has claimed since."""
+    if not ids:
+        return set()
+    statement = (
+        update(messages)
+        .where(messages.c.id.in_(list(ids)), _WAITING)
+        .values(connector=connector, updated_at=now)
+        .returning(messages.c.id)
+    )
+    if lease_until is not None:
+        statement = statement.where(messages.c.lease_until == lease_until)
+    return {int(i) for (i,) in await conn.execute(statement)}
 
 
 @dataclass(frozen=True, slots=True)
