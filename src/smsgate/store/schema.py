@@ -210,6 +210,9 @@ messages = Table(
     Column("failed_err", SmallInteger, nullable=True),
     # An HLR request's answer: JSON object of imsi, msc, mcc, mnc, cn, net, rcn, rnet.
     Column("hlr", Text, nullable=True),
+    # The mailing (jobs.php) this message belongs to: pausing or cancelling a mailing stops its
+    # waiting messages (status -2) and resuming brings them back.
+    Column("job_id", Integer, nullable=True),
     Index("ix_messages_account_client_phone", "account_id", "client_id", "phone"),
     Index("ix_messages_status_priority_due", "status", "priority", "due_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
@@ -224,6 +227,13 @@ messages = Table(
         "id",
         sqlite_where=text("status = -1"),
         postgresql_where=text("status = -1"),
+    ),
+    Index(
+        "ix_messages_job",
+        "job_id",
+        "status",
+        sqlite_where=text("job_id IS NOT NULL"),
+        postgresql_where=text("job_id IS NOT NULL"),
     ),
 )
 

@@ -42,6 +42,7 @@ class NewMessage:
     valid_until: float
     priority: int = 0
     hlr: str | None = None
+    job_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
