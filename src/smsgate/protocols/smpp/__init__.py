@@ -1,0 +1,1 @@
+"""SMPP 3.4 codec and session layer."""
