@@ -56,7 +56,8 @@ def test_hlr_form_percent_encodes_values() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "id:0A1B sub:001 dlvrd:001 submit date:2511241530 done date:251124153159 stat:delivrd err:0x0B Text:hi",
+        "id:0A1B sub:001 dlvrd:001 submit date:2511241530 done date:251124153159 "
+        "stat:delivrd err:0x0B Text:hi",
         "ID:0A1B SUB:1 DLVRD:1 SUBMIT_DATE:2511241530 DONE_DATE:251124153159 STAT:DELIVRD ERR:011 TEXT:hi",
     ],
 )
