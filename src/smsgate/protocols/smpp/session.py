@@ -133,7 +133,8 @@ class SmppSession:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def __aenter__(self) -> SmppSession:
-        self.start()
+        if self._serving is None:
+            self.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
