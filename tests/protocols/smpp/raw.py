@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 
 from smsgate.protocols.smpp.codec import decode_pdu, encode_pdu
@@ -29,10 +30,8 @@ class RawPeer:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError):
             await self.writer.wait_closed()
-        except ConnectionError:
-            pass
 
     async def send(self, pdu: Pdu | bytes) -> None:
         self.writer.write(pdu if isinstance(pdu, bytes) else encode_pdu(pdu))
