@@ -1,8 +1,8 @@
 """Cross-checks of the codec against independent implementations (smpplib, smpp.pdu3).
 
 Each sample is encoded with our codec, parsed by the other library and written back by it; when
-those octets decode to the sample again, it read every field as we meant it. In the other direction, PDUs the other library
-builds decode with ours to the expected dataclass.
+those octets decode to the sample again, it read every field as we meant it. In the other direction,
+PDUs the other library builds decode with ours to the expected dataclass.
 """
 
 from __future__ import annotations
