@@ -164,12 +164,14 @@ class Bind(Request):
     addr_npi: int = 0
     address_range: str = ""
 
-    def resp(self, system_id: str, command_status: int = S.ESME_ROK) -> BindResp:
-        """The matching bind_*_resp (SMPP 3.4 §4.1)."""
+    def resp(
+        self, system_id: str, command_status: int = S.ESME_ROK, tlvs: Tlvs = NO_TLVS
+    ) -> BindResp:
+        """The matching bind_*_resp (SMPP 3.4 §4.1); smsgate adds ``sc_interface_version`` in ``tlvs``."""
         cls = self.response_class
         if cls is None or not issubclass(cls, BindResp):
             raise TypeError(f"{type(self).__name__} is not a concrete bind")
-        return cls(self.sequence_number, command_status, system_id=system_id)
+        return cls(self.sequence_number, command_status, tlvs, system_id=system_id)
 
 
 @dataclass(frozen=True, slots=True)
