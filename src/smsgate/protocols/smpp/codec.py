@@ -16,6 +16,8 @@ Accordingly :func:`encode_pdu` omits the body of an error response whose fields 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from dataclasses import fields
 
 from smsgate.protocols.smpp.constants import CommandStatus, status_of
 from smsgate.protocols.smpp.errors import SmppDecodeError, SmppEncodeError
@@ -39,6 +41,38 @@ _DEST_SME, _DEST_DL = 1, 2
 _ADDRESS_21 = Field("destination_addr", FieldKind.CSTRING, 21, CommandStatus.ESME_RINVDSTADR)
 _DL_NAME = Field("dl_name", FieldKind.CSTRING, 21, CommandStatus.ESME_RINVDLNAME)
 
+_Step = tuple[Field, struct.Struct | None]
+
+
+def _plan(body: tuple[Field, ...]) -> tuple[_Step, ...]:
+    """The body as decoding steps; consecutive one-octet integers become one ``struct`` read."""
+    steps: list[_Step] = []
+    run: list[Field] = []
+    for field in (*body, None):
+        if field is not None and field.kind is _U8:
+            run.append(field)
+            continue
+        if run:
+            steps.append((run[0], struct.Struct(f">{len(run)}B")))
+            run = []
+        if field is not None:
+            steps.append((field, None))
+    return tuple(steps)
+
+
+def _slot_setters(cls: type[Pdu]) -> tuple[Callable[[Pdu, object], None], ...]:
+    # Frozen dataclasses set each field through object.__setattr__ in __init__, which costs more
+    # than the rest of decoding; the slots' own descriptors fill a new instance directly.
+    setters = []
+    for field in fields(cls):
+        owner = next(k for k in cls.__mro__ if field.name in vars(k))
+        setters.append(vars(owner)[field.name].__set__)
+    return tuple(setters)
+
+
+_PLANS = {cls: _plan(cls.body) for cls in PDU_CLASS_BY_ID.values()}
+_SETTERS = {cls: _slot_setters(cls) for cls in PDU_CLASS_BY_ID.values()}
+
 
 def decode_pdu(frame: bytes) -> Pdu:
     """The PDU in ``frame``, which must be exactly one PDU (as the framer yields them).
@@ -55,28 +89,32 @@ def decode_pdu(frame: bytes) -> Pdu:
         cls = PDU_CLASS_BY_ID.get(command_id)
         if cls is None:
             raise SmppDecodeError(CommandStatus.ESME_RINVCMDID, f"command_id 0x{command_id:08X}")
-        values: list[object] = []
-        pos = HEADER_SIZE
-        if cls.body and not (length == HEADER_SIZE and issubclass(cls, Response)):
-            pos = _decode_body(frame, pos, length, cls.body, values)
-        tlvs = decode_tlvs(frame, pos, length) if pos < length else NO_TLVS
+        if length == HEADER_SIZE and cls.body and issubclass(cls, Response):
+            return cls(sequence_number, status_of(status))  # body left out: defaults
+        values: list[object] = [sequence_number, status_of(status), NO_TLVS]
+        pos = _decode_body(frame, HEADER_SIZE, length, _PLANS[cls], values)
+        if pos < length:
+            values[2] = decode_tlvs(frame, pos, length)
     except SmppDecodeError as exc:
         exc.sequence_number = sequence_number
         exc.command_id = command_id
         raise
-    return cls(sequence_number, status_of(status), tlvs, *values)
+    pdu = object.__new__(cls)
+    for setter, value in zip(_SETTERS[cls], values, strict=True):
+        setter(pdu, value)
+    return pdu
 
 
 def _decode_body(
-    data: bytes, pos: int, end: int, body: tuple[Field, ...], values: list[object]
+    data: bytes, pos: int, end: int, plan: tuple[_Step, ...], values: list[object]
 ) -> int:
-    for field in body:
+    for field, octets in plan:
         kind = field.kind
-        if kind is _U8:
-            if pos >= end:
+        if octets is not None:
+            if pos + octets.size > end:
                 raise _truncated(field)
-            values.append(data[pos])
-            pos += 1
+            values.extend(octets.unpack_from(data, pos))
+            pos += octets.size
         elif kind is _CSTRING or kind is _TIME:
             text, pos = _decode_cstring(data, pos, end, field)
             if kind is _TIME and len(text) not in (0, 16):
