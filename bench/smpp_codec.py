@@ -113,7 +113,9 @@ def stream_rate(messages: int) -> None:
             decode_pdu(frame)
             decoded += 1
     elapsed = time.perf_counter() - start
-    print(f"\nframer + decode, 4 KB chunks: {decoded / elapsed:,.0f} submit_sm/s ({decoded:,} PDUs)")
+    print(
+        f"\nframer + decode, 4 KB chunks: {decoded / elapsed:,.0f} submit_sm/s ({decoded:,} PDUs)"
+    )
 
 
 class Answering(BaseHandler):
@@ -154,7 +156,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000, help="per stream/session run")
     args = parser.parse_args()
     machine = describe_machine()
-    print(f"{machine.cpu_model}, {machine.cores} cores, Python {machine.python}, {machine.commit}\n")
+    print(
+        f"{machine.cpu_model}, {machine.cores} cores, Python {machine.python}, {machine.commit}\n"
+    )
     codec_rates(args.seconds)
     stream_rate(args.messages)
     print("\nsession over loopback TCP (ESME and SMSC in one event loop):")
