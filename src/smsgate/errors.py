@@ -5,7 +5,8 @@
     SmsgateError
     ├── ConfigError            invalid configuration; names the key (start-up stops)
     ├── RequestError           an SMSC request error code 1..9 (codes.md §1), optionally with the request id
-    └── StorageError           the store could not be reached or a transaction could not commit
+    ├── StorageError           the store could not be reached or a transaction could not commit
+    └── SmppError              an SMPP command_status (tree in protocols/smpp/errors.py)
 
 Each ingress turns these into its own replies in exactly one function (for HTTP:
 ``ingress/http/compat/pipeline.py``). The store translates driver errors into ``StorageError`` at its

@@ -1,0 +1,1 @@
+"""Wire protocols shared by ingresses, channels and the simulator (no business rules)."""
