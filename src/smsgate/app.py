@@ -41,6 +41,7 @@ from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
 from smsgate.services.tariffs import TariffService
 from smsgate.store import migrate
@@ -113,6 +114,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                     db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
                 ),
                 metrics=metrics,
+                smpp=SmppService(db, writer, clock),
             )
     finally:
         await db.close()

@@ -60,7 +60,21 @@ class HttpSettings:
 
 @dataclass(frozen=True, slots=True)
 class SmppSettings:
+    """The SMPP server (protocols.md §3)."""
+
     port: int = 2775
+    # Optional TLS listener: certificate chain and key in PEM; port 0 picks a free port.
+    tls_port: int | None = None
+    tls_cert: str = ""
+    tls_key: str = ""
+    system_id: str = "smsgate"
+    max_sessions: int = 10
+    idle_timeout: Seconds = Seconds(120)
+    window: int = 100
+    # submit_sm per second per account over all its sessions; 0 = unlimited.
+    max_rate: int = 0
+    reassembly_timeout: Seconds = Seconds(300)
+    dlr_retention: Seconds = Seconds(72 * 3600)
 
 
 @dataclass(frozen=True, slots=True)

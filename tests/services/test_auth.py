@@ -10,7 +10,7 @@ import pytest
 from smsgate.domain.codes import RequestErrorCode
 from smsgate.errors import RequestError
 from smsgate.services.accounts import AccountChanges
-from smsgate.services.auth import Credentials
+from smsgate.services.auth import BindRefusal, BindRefused, Credentials
 from smsgate.services.container import Services
 from tests.support.clock import ManualClock
 
@@ -89,26 +89,41 @@ async def test_new_api_key_revocation_and_listing(services: Services, alice: str
     assert all(key1 not in (h, p) and key2 not in (h, p) for h, p in rows)
 
 
+async def refusal(services: Services, login: str, password: str, ip: str) -> BindRefusal:
+    with pytest.raises(BindRefused) as refused:
+        await services.auth.bind_smpp(login, password, ip)
+    return refused.value.refusal
+
+
 async def test_smpp_password_is_separate(services: Services, alice: str) -> None:
-    with pytest.raises(RequestError):  # no SMPP password set yet
-        await services.auth.authenticate_smpp(alice, PASSWORD, IP)
+    await services.accounts.change(alice, AccountChanges(allowed_ips=IP))
+    # No SMPP password set: SMPP is off for the account.
+    assert await refusal(services, alice, PASSWORD, IP) is BindRefusal.ACCESS_OFF
     await services.accounts.change(alice, AccountChanges(smpp_password="smpp1234"))
-    assert (await services.auth.authenticate_smpp(alice, "smpp1234", IP)).login == alice
-    with pytest.raises(RequestError):
-        await services.auth.authenticate_smpp(alice, PASSWORD, IP)
+    assert (await services.auth.bind_smpp(alice, "smpp1234", IP)).login == alice
+    assert await refusal(services, alice, PASSWORD, IP) is BindRefusal.BAD_CREDENTIALS
+    assert await refusal(services, "nobody", "smpp1234", IP) is BindRefusal.BAD_CREDENTIALS
     with pytest.raises(RequestError):  # and the SMPP password is no HTTP password
         await services.auth.authenticate(Credentials(login=alice, psw="smpp1234"), IP)
+
+
+async def test_smpp_needs_the_address_on_the_allow_list(services: Services, alice: str) -> None:
+    await services.accounts.change(alice, AccountChanges(smpp_password="smpp1234"))
+    # An empty allow-list refuses SMPP (protocols.md §3.2).
+    assert await refusal(services, alice, "smpp1234", IP) is BindRefusal.IP_NOT_ALLOWED
+    await services.accounts.change(alice, AccountChanges(allowed_ips="198.51.100.0/24"))
+    assert await refusal(services, alice, "smpp1234", IP) is BindRefusal.IP_NOT_ALLOWED
+    assert (await services.auth.bind_smpp(alice, "smpp1234", "198.51.100.7")).login == alice
 
 
 async def test_smpp_binds_share_the_ip_lockout(services: Services, alice: str) -> None:
     await services.accounts.change(alice, AccountChanges(smpp_password="smpp1234"))
     for _ in range(5):
-        with pytest.raises(RequestError) as failed:
-            await services.auth.authenticate_smpp(alice, "wrong", "192.0.2.99")
-        assert failed.value.code is RequestErrorCode.AUTHORISE
+        assert await refusal(services, alice, "wrong", "192.0.2.99") is BindRefusal.BAD_CREDENTIALS
     with pytest.raises(RequestError) as blocked:
         await services.auth.authenticate(Credentials(login=alice, psw=PASSWORD), "192.0.2.99")
     assert blocked.value.code is RequestErrorCode.IP_BLOCKED
+    assert await refusal(services, alice, "smpp1234", "192.0.2.99") is BindRefusal.LOCKED_OUT
 
 
 async def test_concurrent_checks_of_the_same_credentials_share_one_verification(

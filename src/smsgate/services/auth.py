@@ -16,6 +16,7 @@ import hmac
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import Enum
 
 from smsgate.clock import Clock
 from smsgate.config import AuthSettings
@@ -26,6 +27,21 @@ from smsgate.services.credentials import PasswordHasher, api_key_hash, password_
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
 from smsgate.store.repos.accounts import AccountRecord
+
+
+class BindRefusal(Enum):
+    """Why an SMPP bind is refused; the server maps each to its command_status."""
+
+    LOCKED_OUT = "IP locked out"
+    BAD_CREDENTIALS = "unknown system_id or wrong password"
+    ACCESS_OFF = "SMPP access off or account blocked"
+    IP_NOT_ALLOWED = "address not in the account's allow-list"
+
+
+class BindRefused(Exception):
+    def __init__(self, refusal: BindRefusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +140,23 @@ class Authenticator:
             raise RequestError(RequestErrorCode.AUTHORISE)
         return account
 
-    async def authenticate_smpp(self, system_id: str, password: str, ip: str) -> AccountRecord:
-        """Bind authentication with the account's separate SMPP password (same guards)."""
+    async def bind_smpp(self, system_id: str, password: str, ip: str) -> AccountRecord:
+        """An SMPP bind: checked in the order of protocols.md §3.2, refusals as :class:`BindRefused`.
+
+        The IP lockout comes first (an allow-listed address is exempt, as on HTTP); then the login
+        and the account's separate SMPP password (a wrong one counts toward the lockout); then
+        whether SMPP is open to the account (an SMPP password set, not blocked) and to this address
+        (an empty allow-list refuses SMPP).
+        """
         account = await self._directory.by_login(system_id)
         exempt = account is not None and _allow_listed(account, ip)
         if not exempt:
-            await self._guards.check_ip(ip)
+            try:
+                await self._guards.check_ip(ip)
+            except RequestError:
+                raise BindRefused(BindRefusal.LOCKED_OUT) from None
         ok = False
-        if account is not None and _usable_from(account, ip):
+        if account is not None and account.smpp_password_hash is not None:
             key = self.cache.key("smpp", account.login, password)
             ok = self.cache.hit(key, account) or await self._hasher.verify(
                 account.smpp_password_hash, [password]
@@ -139,12 +164,15 @@ class Authenticator:
             if ok:
                 self.cache.remember(key, account)
         else:
-            await self._hasher.verify(None, [password])
-        if not ok:
+            await self._hasher.verify(None, [password])  # the same time for unknown logins
+        if account is None or (account.smpp_password_hash is not None and not ok):
             if not exempt:
                 await self._guards.auth_failed(ip)
-            raise RequestError(RequestErrorCode.AUTHORISE)
-        assert account is not None
+            raise BindRefused(BindRefusal.BAD_CREDENTIALS)
+        if account.smpp_password_hash is None or account.disabled:
+            raise BindRefused(BindRefusal.ACCESS_OFF)
+        if not exempt:
+            raise BindRefused(BindRefusal.IP_NOT_ALLOWED)
         return account
 
     async def _lookup(self, credentials: Credentials) -> AccountRecord | None:

@@ -15,6 +15,7 @@ from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
 from smsgate.services.tariffs import TariffService
 from smsgate.store.db import Database
@@ -38,3 +39,4 @@ class Services:
     statuses: StatusService
     routes: RouteService
     metrics: Metrics
+    smpp: SmppService

@@ -67,6 +67,11 @@ class SendOptions:
     fingerprint: str = ""
     # The client's address: a stored send ends its run of failed sends (http-api.md §1.7).
     ip: str = ""
+    # SMPP (protocols.md §3.4): the submit_sm's registered_delivery, kept for its receipts; the
+    # request id is the message id (status.php finds an SMPP message by its message_id); and a
+    # concatenated message fills the placeholder allocated at its first segment (§3.6).
+    smpp_receipt: int | None = None
+    placeholder_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,9 @@ class _Work:
     fingerprint: str
     rows: list[NewMessage]
     ip: str = ""
+    # SMPP: the request id is the message id; a placeholder message to fill instead of a new one.
+    smpp: bool = False
+    placeholder_id: int | None = None
     # Filled in by the batch.
     outcome: _Outcome = _Outcome.OK
     balance: Decimal | None = None
@@ -114,13 +122,24 @@ class _StoreSends:
         await self._guards.lock_logins(conn, [w.login for w in items])
         now = self._clock.now()
         live = await self._refuse_duplicates(conn, items, now)
-        await _allocate_ids(conn, [w for w in live if not w.client_id])
+        await _allocate_ids(conn, [w for w in live if not w.client_id and not w.smpp])
         paid = await _debit(conn, live, now)
-        rows = [row for w in paid for row in w.rows]
-        client_ids = [w.client_id for w in paid for _ in w.rows]
+        new = [w for w in paid if w.placeholder_id is None]
+        rows = [row for w in new for row in w.rows]
+        client_ids = [w.client_id for w in new for _ in w.rows]
         ids = iter(await message_repo.insert_many(conn, rows, client_ids))
-        for work in paid:
+        for work in new:
             work.message_ids = [next(ids) for _ in work.rows]
+        for work in paid:
+            if work.placeholder_id is not None:
+                await message_repo.fill_placeholder(conn, work.placeholder_id, work.rows[0])
+                work.message_ids = [work.placeholder_id]
+        smpp_ids = [i for w in paid if w.smpp for i in w.message_ids]
+        if smpp_ids:
+            await message_repo.use_message_id_as_request_id(conn, smpp_ids)
+            for work in paid:
+                if work.smpp:
+                    work.client_id = str(work.message_ids[0])
         await guard_repo.log_requests(conn, [(w.login, w.fingerprint) for w in paid], now)
         await guard_repo.reset_send_failures(conn, {w.ip for w in paid if w.ip})
         return list(items)
@@ -252,8 +271,10 @@ class SendingService:
             client_id=options.client_id,
             charge=Decimal(0) if test else prepared.cost,
             fingerprint=options.fingerprint or secrets.token_hex(16),
-            rows=_rows(account, prepared, self._clock.now(), test),
+            rows=_rows(account, prepared, self._clock.now(), test, options.smpp_receipt),
             ip=options.ip,
+            smpp=options.smpp_receipt is not None,
+            placeholder_id=options.placeholder_id,
         )
         done: _Work = await self._writer.submit(Batched(self._store, work))
         if done.outcome is _Outcome.DUPLICATE:
@@ -306,7 +327,11 @@ def _voice_code() -> str:
 
 
 def _rows(
-    account: AccountRecord, prepared: PreparedSend, now: float, test: bool
+    account: AccountRecord,
+    prepared: PreparedSend,
+    now: float,
+    test: bool,
+    smpp_receipt: int | None = None,
 ) -> list[NewMessage]:
     rows = []
     valid_s = prepared.valid.total_seconds()
@@ -339,6 +364,7 @@ def _rows(
                 due_at=r.due_at if r.accepted else now,
                 valid_until=(r.due_at + valid_s) if r.accepted else now,
                 priority=priority,
+                smpp_receipt=smpp_receipt,
             )
         )
     return rows

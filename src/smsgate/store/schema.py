@@ -213,6 +213,9 @@ messages = Table(
     # The mailing (jobs.php) this message belongs to: pausing or cancelling a mailing stops its
     # waiting messages (status -2) and resuming brings them back.
     Column("job_id", Integer, nullable=True),
+    # Submitted over SMPP: the submit_sm's registered_delivery (receipts as deliver_sm,
+    # protocols.md §3.7); None for every other ingress.
+    Column("smpp_receipt", SmallInteger, nullable=True),
     Index("ix_messages_account_client_phone", "account_id", "client_id", "phone"),
     Index("ix_messages_status_priority_due", "status", "priority", "due_at"),
     Index("ix_messages_account_created", "account_id", "created_at"),
@@ -303,4 +306,33 @@ routes = Table(
     Column("operator", String(100), nullable=True),
     Column("prefix", String(15), nullable=True),
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=True),
+)
+
+
+# SMPP receipts (protocols.md §3.7): how far each account's receipts have been delivered, read from
+# the events table; the node holding the lease delivers them to its bound receivers.
+smpp_receipt_cursors = Table(
+    "smpp_receipt_cursors",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("lease_node", String(100), nullable=True),
+    Column("lease_until", UnixTime, nullable=True),
+)
+
+# Segments of concatenated submit_sm (protocols.md §3.6), each stored before its submit_sm_resp;
+# ``message_id`` is the placeholder message allocated at the first segment.
+smpp_segments = Table(
+    "smpp_segments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("total", SmallInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("received_at", UnixTime, nullable=False),
+    UniqueConstraint("account_id", "reference", "seq", name="uq_smpp_segments_reference_seq"),
+    Index("ix_smpp_segments_received_at", "received_at"),
 )

@@ -37,7 +37,7 @@ A server ingress is a handler::
 
     class SmppIngress(BaseHandler):
         async def handle_bind(self, session, pdu):
-            account = await auth.authenticate_smpp(pdu.system_id, pdu.password, ip)  # → SmppError
+            account = await auth.bind_smpp(pdu.system_id, pdu.password, ip)  # → BindRefused
             return pdu.resp(system_id="smsgate")          # status 0 binds; anything else closes
         async def handle_submit_sm(self, session, pdu):
             segment = segment_of(pdu)                      # SmppError(status) on bad input

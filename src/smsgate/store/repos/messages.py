@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,6 +43,7 @@ class NewMessage:
     priority: int = 0
     hlr: str | None = None
     job_id: int | None = None
+    smpp_receipt: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +131,32 @@ async def cancel_waiting(
     )
     cost: Decimal | None = result.scalar_one_or_none()
     return cost
+
+
+# A placeholder waits for the rest of a concatenated SMPP message: never due, costs nothing.
+PLACEHOLDER_DUE_AT = 1e12
+
+
+async def insert_placeholder(conn: AsyncConnection, row: NewMessage) -> int:
+    """Store ``row`` as a placeholder (never due) and return its id: the message id the segments
+    of a concatenated SMPP message are answered with before the message is complete."""
+    params = {name: getattr(row, name) for name in _NEW_FIELDS}
+    params.update(due_at=PLACEHOLDER_DUE_AT, cost=Decimal(0))
+    result = await conn.execute(insert(messages).returning(messages.c.id), params)
+    return int(result.scalar_one())
+
+
+async def fill_placeholder(conn: AsyncConnection, message_id: int, row: NewMessage) -> None:
+    """The complete message in place of its placeholder, keeping the id."""
+    values = {name: getattr(row, name) for name in _NEW_FIELDS if name != "client_id"}
+    await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+
+
+async def use_message_id_as_request_id(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """The request id of these messages is their own id (SMPP: status.php takes the message_id)."""
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("message_id"))
+        .values(client_id=bindparam("request_id")),
+        [{"message_id": i, "request_id": str(i)} for i in ids],
+    )
