@@ -9,7 +9,7 @@ import json
 import smtplib
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from email.message import EmailMessage
@@ -99,8 +99,13 @@ async def smtp_server(services: Services, smtp_settings: SmtpSettings) -> AsyncI
         yield server
 
 
+StartServer = Callable[..., Awaitable[SmtpServer]]
+
+
 @pytest.fixture
-async def with_settings(services: Services, smtp_settings: SmtpSettings) -> AsyncIterator[Any]:
+async def with_settings(
+    services: Services, smtp_settings: SmtpSettings
+) -> AsyncIterator[StartServer]:
     """Start a server with changed settings: ``await with_settings(max_recipients=3)``."""
     opened: list[SmtpServer] = []
 
@@ -188,7 +193,8 @@ def smtplib_send(port: int, message: bytes, to: Sequence[str], **how: Any) -> tu
         try:
             client.sendmail("shop@example.com", list(to), message)
         except smtplib.SMTPDataError as exc:
-            return exc.smtp_code, exc.smtp_error.decode()
+            error = exc.smtp_error
+            return exc.smtp_code, error.decode() if isinstance(error, bytes) else error
         return client.noop()[0], "sent"
 
 
