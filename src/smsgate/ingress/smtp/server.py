@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import re
 import ssl
 import weakref
 from collections.abc import Mapping
@@ -27,6 +28,10 @@ PLAIN, IMPLICIT_TLS = "smtp", "smtps"
 # aiosmtpd's own size refusals (at MAIL FROM … SIZE= and after DATA) begin with this.
 _AIOSMTPD_TOO_BIG = "552 Error"
 IDENT = "smsgate ESMTP"
+# ``<local@domain>`` in dot-atom form: what almost every client sends. aiosmtpd parses addresses with
+# the e-mail package's full RFC 5322 grammar, about 0.4 ms per address; this form skips it, anything
+# else still goes through it.
+_PLAIN_PATH = re.compile(r"<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>(?=\s|$)")
 
 
 class SmtpServerState(enum.Enum):
@@ -49,6 +54,7 @@ class GatewaySmtp(SMTP):
     """aiosmtpd's protocol with smsgate's adjustments:
 
     * its size refusals become ``552 5.3.4`` (codes.md §7);
+    * plain ``<local@domain>`` paths are read without the full RFC 5322 parser;
     * ``MAIL FROM:<>`` (the null reverse-path, RFC 5321 §4.5.5), which aiosmtpd 1.4 refuses as a
       syntax error, reaches the handler as :data:`NULL_SENDER`, because e-mail2sms decides on it
       per account (``mfl[3]``);
@@ -69,6 +75,9 @@ class GatewaySmtp(SMTP):
         text = arg.strip()
         if text == NULL_SENDER or text.startswith(NULL_SENDER + " "):
             return NULL_SENDER, text[len(NULL_SENDER) :].strip()
+        plain = _PLAIN_PATH.match(text)
+        if plain is not None and ".." not in plain[1] and not plain[1].startswith("."):
+            return plain[1], text[plain.end() :]
         return super()._getaddr(arg)
 
     async def smtp_DATA(self, arg: str) -> None:
