@@ -248,3 +248,17 @@ async def test_gateway_runs_the_smtp_listener(
             )
         gateway.stop()
         await gateway.wait()
+
+
+async def test_auth_logs_no_aiosmtpd_deprecation_warning(
+    smtp_server: SmtpServer,
+    alice: Alice,
+    client_tls: ssl.SSLContext,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = smtp_server.ports["smtps"]
+    async with aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=port, use_tls=True, tls_context=client_tls
+    ) as smtp:
+        await smtp.login("alice", PASSWORD)
+    assert not [r for r in caplog.records if "deprecated" in r.getMessage()]

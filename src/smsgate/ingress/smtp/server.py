@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Mapping
 from typing import AnyStr
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, Session
 
 from smsgate.config import SmtpSettings
 from smsgate.ingress.smtp.handler import NULL_SENDER, SmtpIngress, capture_credentials
@@ -50,6 +50,23 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
     return context
 
 
+class _Session(Session):
+    """aiosmtpd's session without the deprecation warning its own AUTH code triggers: every
+    successful AUTH sets ``login_data``, and the setter logs a warning each time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self._login: object = None
+
+    @property
+    def login_data(self) -> object:
+        return self._login
+
+    @login_data.setter
+    def login_data(self, value: object) -> None:
+        self._login = value
+
+
 class GatewaySmtp(SMTP):
     """aiosmtpd's protocol with smsgate's adjustments:
 
@@ -64,6 +81,9 @@ class GatewaySmtp(SMTP):
     def __init__(self, owner: SmtpServer, handler: SmtpIngress, **kwargs: object) -> None:
         super().__init__(handler, **kwargs)  # type: ignore[arg-type] # aiosmtpd's kwargs are untyped
         self._owner = owner
+
+    def _create_session(self) -> Session:
+        return _Session(self.loop)
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and status.startswith(_AIOSMTPD_TOO_BIG):
