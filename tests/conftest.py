@@ -42,6 +42,8 @@ TEST_ENV = {
     "SMSGATE_AUTH_ARGON2_MEMORY_COST_KIB": "64",
     "SMSGATE_AUTH_ARGON2_PARALLELISM": "1",
     "SMSGATE_LOG_FORMAT": "text",
+    # Listeners other than HTTP pick a free port too (the default 2525 would clash between runs).
+    "SMSGATE_SMTP_PORT": "0",
 }
 
 

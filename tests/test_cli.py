@@ -165,3 +165,20 @@ def test_routes(env: dict[str, str]) -> None:
     assert unknown.returncode == 1 and "unknown connector" in unknown.stderr
     smsgate(env, "route", "delete", "1")
     assert len(smsgate(env, "route", "list").stdout.splitlines()) == 1
+
+
+def test_email2sms_settings(env: dict[str, str]) -> None:
+    smsgate(env, "account", "create", "shop", "--password", "pass-word-1")
+    shown = smsgate(env, "email2sms", "show", "shop").stdout
+    assert "disabled\tFalse" in shown and "max_length\t0" in shown
+    changed = smsgate(
+        env,
+        "email2sms", "set", "shop",
+        "--service", "off", "--no-subject", "on", "--translit", "on",
+        "--phones-in-address", "on", "--max-length", "140",
+    ).stdout  # fmt: skip
+    for line in ("disabled\tTrue", "allow_no_subject\tTrue", "translit\tTrue", "max_length\t140"):
+        assert line in changed, changed
+    assert "phones_in_body\tFalse" in smsgate(env, "email2sms", "show", "shop").stdout
+    missing = smsgate(env, "email2sms", "show", "nobody", ok=False)
+    assert missing.returncode == 1 and "nobody" in missing.stderr

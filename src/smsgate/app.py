@@ -30,12 +30,15 @@ from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
 from smsgate.ingress.http.protocol import CompatHttpProtocol
+from smsgate.ingress.smtp.handler import SmtpIngress
+from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
+from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
@@ -51,7 +54,7 @@ from smsgate.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
-LISTENERS = ("http",)
+LISTENERS = ("http", "smtp")
 # Connectors a route may name. The built-in simulator is the embedded default route.
 CONNECTORS = (SIMULATOR,)
 HOUSEKEEPING_INTERVAL_S = 60.0
@@ -115,6 +118,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 ),
                 metrics=metrics,
                 smpp=SmppService(db, writer, clock),
+                email2sms=Email2SmsService(db, writer, clock),
             )
     finally:
         await db.close()
@@ -244,6 +248,7 @@ class Gateway:
         self._publishing: asyncio.Task[None] | None = None
         self._dispatching: asyncio.Task[None] | None = None
         self.simulator: SimulatorChannel | None = None
+        self.smtp: SmtpServer | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
 
@@ -254,6 +259,8 @@ class Gateway:
             )
             if "http" in self._only:
                 self._start_http(self.services)
+            if "smtp" in self._only:
+                await self._start_smtp(self.services)
             self._housekeeping = asyncio.create_task(self._housekeep(self.services))
             self._publishing = asyncio.create_task(self._publish_slots(self.services))
             # The built-in operator simulator is the embedded default route.
@@ -297,20 +304,41 @@ class Gateway:
         await self._stack.aclose()
 
     def listener_status(self) -> Mapping[str, bool]:
-        return {
+        status = {
             listener.name: listener.task is not None and not listener.task.done()
             for listener in self._listeners
         }
+        if self.smtp is not None:
+            status.update(self.smtp.listening())
+        return status
 
     async def wait(self) -> None:
         """Until a listener stops (or the gateway is closed)."""
-        tasks = [listener.task for listener in self._listeners if listener.task is not None]
+        tasks: list[asyncio.Future[None]] = [
+            listener.task for listener in self._listeners if listener.task is not None
+        ]
+        smtp_stopped = asyncio.ensure_future(self.smtp.wait()) if self.smtp is not None else None
+        if smtp_stopped is not None:
+            tasks.append(smtp_stopped)
         if tasks:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if smtp_stopped is not None:
+            smtp_stopped.cancel()
 
     def stop(self) -> None:
         for listener in self._listeners:
             listener.server.should_exit = True
+        if self.smtp is not None:
+            self.smtp.stop()
+
+    async def _start_smtp(self, services: Services) -> None:
+        """The SMTP ingress (e-mail to SMS, issue 9) on ``smtp.port`` (and ``smtp.tls_port``)."""
+        settings = self._settings.smtp
+        server = SmtpServer(
+            settings, SmtpIngress(services, settings), host=self._settings.bind_host
+        )
+        self.smtp = await self._stack.enter_async_context(server)
+        self.ports.update(server.ports)
 
     def _start_http(self, services: Services) -> None:
         http = self._settings.http

@@ -79,7 +79,23 @@ class SmppSettings:
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
+    """The SMTP ingress, e-mail to SMS (protocols.md §2)."""
+
     port: int = 2525
+    # With a certificate chain and key (PEM), STARTTLS is offered on ``port`` and ``tls_port`` (when
+    # set; 0 picks a free port) listens with implicit TLS.
+    tls_port: int | None = None
+    tls_cert: str = ""
+    tls_key: str = ""
+    # SMTP AUTH is offered only on an encrypted connection unless this is false.
+    auth_require_tls: bool = True
+    # The name in the greeting and the EHLO reply.
+    hostname: str = "smsgate"
+    # Largest message in octets (advertised as SIZE); larger ones get 552 5.3.4.
+    max_message: int = 102400
+    max_recipients: int = 100
+    # An idle connection is closed after this long.
+    timeout: Seconds = Seconds(300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +345,7 @@ def _validate_network(settings: Settings) -> None:
         ("smpp.port (SMSGATE_SMPP_PORT)", settings.smpp.port),
         ("smtp.port (SMSGATE_SMTP_PORT)", settings.smtp.port),
         ("http.tls_port (SMSGATE_HTTP_TLS_PORT)", settings.http.tls_port or 0),
+        ("smtp.tls_port (SMSGATE_SMTP_TLS_PORT)", settings.smtp.tls_port or 0),
     ):
         if not 0 <= port <= 65535:
             raise ConfigError(key, f"expected a port 0..65535, got {port}")
@@ -336,6 +353,11 @@ def _validate_network(settings: Settings) -> None:
         settings.http.tls_cert and settings.http.tls_key
     ):
         raise ConfigError("http.tls_cert", "http.tls_port needs http.tls_cert and http.tls_key")
+    smtp = settings.smtp
+    if bool(smtp.tls_cert) != bool(smtp.tls_key) or (
+        smtp.tls_port is not None and not smtp.tls_cert
+    ):
+        raise ConfigError("smtp.tls_cert", "smtp TLS needs both smtp.tls_cert and smtp.tls_key")
     for cidr in filter(None, (c.strip() for c in settings.http.trusted_proxies.split(","))):
         try:
             ipaddress.ip_network(cidr, strict=False)
@@ -349,6 +371,8 @@ def _validate_numbers(settings: Settings) -> None:
         ("database.writer_queue", settings.database.writer_queue),
         ("database.pool_size", settings.database.pool_size),
         ("http.max_body", settings.http.max_body),
+        ("smtp.max_message", settings.smtp.max_message),
+        ("smtp.max_recipients", settings.smtp.max_recipients),
         ("auth.argon2_time_cost", settings.auth.argon2_time_cost),
         ("auth.argon2_parallelism", settings.auth.argon2_parallelism),
         ("limits.concurrent", settings.limits.concurrent),

@@ -10,6 +10,7 @@ from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
+from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
@@ -40,3 +41,5 @@ class Services:
     routes: RouteService
     metrics: Metrics
     smpp: SmppService
+    # --- e-mail to SMS (issue 9) ---
+    email2sms: Email2SmsService

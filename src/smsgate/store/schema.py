@@ -336,3 +336,22 @@ smpp_segments = Table(
     UniqueConstraint("account_id", "reference", "seq", name="uq_smpp_segments_reference_seq"),
     Index("ix_smpp_segments_received_at", "received_at"),
 )
+
+# --- e-mail to SMS (issue 9) ---------------------------------------------------------------------
+
+# Per-account switches of free-form e-mail2sms (protocols.md §2.4, users.php ``mfl[0..6]``,
+# ``mlen``). No row: the defaults (e-mail2sms on, every optional form refused, no cut).
+email2sms_settings = Table(
+    "email2sms_settings",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("allow_no_subject", Boolean, nullable=False, server_default="0"),
+    Column("allow_no_text", Boolean, nullable=False, server_default="0"),
+    Column("allow_no_return_path", Boolean, nullable=False, server_default="0"),
+    Column("translit", Boolean, nullable=False, server_default="0"),
+    Column("phones_in_body", Boolean, nullable=False, server_default="0"),
+    Column("phones_in_address", Boolean, nullable=False, server_default="0"),
+    Column("max_length", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UnixTime, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""SMTP ingress: e-mail to SMS (protocols.md §2)."""
