@@ -360,6 +360,7 @@ def server_env(url: str, workdir: Path, extra: Mapping[str, str]) -> dict[str, s
     env.update(
         SMSGATE_HTTP_PORT="0",
         SMSGATE_SMTP_PORT="0",  # `run` starts every listener; a fixed port would clash between runs
+        SMSGATE_SMPP_PORT="0",
         SMSGATE_DATABASE_URL=url,
         SMSGATE_DATA_DIR=str(workdir),
         SMSGATE_LOG_LEVEL="WARNING",

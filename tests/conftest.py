@@ -44,6 +44,7 @@ TEST_ENV = {
     "SMSGATE_LOG_FORMAT": "text",
     # Listeners other than HTTP pick a free port too (the default 2525 would clash between runs).
     "SMSGATE_SMTP_PORT": "0",
+    "SMSGATE_SMPP_PORT": "0",
 }
 
 

@@ -30,6 +30,7 @@ from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
 from smsgate.ingress.http.protocol import CompatHttpProtocol
+from smsgate.ingress.smpp.server import SmppServer
 from smsgate.ingress.smtp.handler import SmtpIngress
 from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.metrics import Metrics
@@ -54,7 +55,7 @@ from smsgate.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
-LISTENERS = ("http", "smtp")
+LISTENERS = ("http", "smtp", "smpp")
 # Connectors a route may name. The built-in simulator is the embedded default route.
 CONNECTORS = (SIMULATOR,)
 HOUSEKEEPING_INTERVAL_S = 60.0
@@ -249,6 +250,7 @@ class Gateway:
         self._dispatching: asyncio.Task[None] | None = None
         self.simulator: SimulatorChannel | None = None
         self.smtp: SmtpServer | None = None
+        self.smpp: SmppServer | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
 
@@ -261,6 +263,8 @@ class Gateway:
                 self._start_http(self.services)
             if "smtp" in self._only:
                 await self._start_smtp(self.services)
+            if "smpp" in self._only:
+                await self._start_smpp(self.services)
             self._housekeeping = asyncio.create_task(self._housekeep(self.services))
             self._publishing = asyncio.create_task(self._publish_slots(self.services))
             # The built-in operator simulator is the embedded default route.
@@ -310,6 +314,8 @@ class Gateway:
         }
         if self.smtp is not None:
             status.update(self.smtp.listening())
+        if self.smpp is not None:
+            status.update(self.smpp.listening())
         return status
 
     async def wait(self) -> None:
@@ -338,6 +344,18 @@ class Gateway:
             settings, SmtpIngress(services, settings), host=self._settings.bind_host
         )
         self.smtp = await self._stack.enter_async_context(server)
+        self.ports.update(server.ports)
+
+    async def _start_smpp(self, services: Services) -> None:
+        """The SMPP server (issue 5) on ``smpp.port`` (and ``smpp.tls_port``)."""
+        server = SmppServer(
+            services,
+            self._settings.smpp,
+            self._clock,
+            host=self._settings.bind_host,
+            node=self._settings.node_id or socket.gethostname(),
+        )
+        self.smpp = await self._stack.enter_async_context(server)
         self.ports.update(server.ports)
 
     def _start_http(self, services: Services) -> None:

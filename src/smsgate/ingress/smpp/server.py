@@ -23,7 +23,7 @@ from smsgate.domain.codes import MessageStatus, RequestErrorCode
 from smsgate.domain.smsc_time import account_zone
 from smsgate.errors import RequestError, StorageError
 from smsgate.ingress.smpp.receipts import receipt_pdu, state_of, wants_receipt
-from smsgate.ingress.smpp.submit import Submission, read_submit, status_for
+from smsgate.ingress.smpp.submit import Submission, fingerprint, read_submit, status_for
 from smsgate.protocols.smpp.constants import CommandStatus
 from smsgate.protocols.smpp.errors import SmppError, SmppResponseTimeout, SmppSessionClosed
 from smsgate.protocols.smpp.handler import BaseHandler
@@ -54,6 +54,8 @@ RECEIPT_POLL_S = 0.2
 RECEIPT_BATCH = 200
 RECEIPT_LEASE_S = 30.0
 RECEIPT_RETRY_S = 5.0
+# How long a stopping server waits for its clients' unbind_resp (real time: shutdown must end).
+UNBIND_GRACE_S = 2.0
 _RETRY_LATER = frozenset(
     {CommandStatus.ESME_RX_T_APPN, CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL}
 )
@@ -71,10 +73,23 @@ _STATUS_BY_ERROR = {
 }
 
 
+def tls_context(settings: SmppSettings) -> ssl.SSLContext | None:
+    """The server TLS context from ``smpp.tls_cert``/``smpp.tls_key``, or None without them; a bad
+    certificate fails here, at start-up."""
+    if not settings.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert, settings.tls_key or None)
+    return context
+
+
 class SmppServer:
     """The listeners, the bound sessions by account and the receipt pump of this node."""
 
-    def __init__(self, services: Services, settings: SmppSettings, clock: Clock, node: str) -> None:
+    def __init__(
+        self, services: Services, settings: SmppSettings, clock: Clock, *, host: str, node: str
+    ) -> None:
+        self._host = host
         self.services = services
         self.settings = settings
         self.clock = clock
@@ -88,42 +103,57 @@ class SmppServer:
         self._retry_at: dict[int, float] = {}
         self.ports: dict[str, int] = {}
 
-    async def start(self, host: str, ssl_context: ssl.SSLContext | None = None) -> None:
+    async def __aenter__(self) -> SmppServer:
+        """Listen on ``smpp.port`` (and ``smpp.tls_port`` with a certificate); start receipts."""
         session_settings = SessionSettings(
             inbound_window=self.settings.window,
             enquire_link_interval_s=0,  # the client keeps the link alive; we time out idle ones
             idle_timeout_s=float(self.settings.idle_timeout),
         )
-        plain = SmppListener(
-            self.handler, self.clock, host=host, port=self.settings.port, settings=session_settings
-        )
-        await plain.__aenter__()
-        self._listeners.append(plain)
-        self.ports["smpp"] = plain.port
-        if ssl_context is not None and self.settings.tls_port is not None:
-            secure = SmppListener(
-                self.handler,
-                self.clock,
-                host=host,
-                port=self.settings.tls_port,
-                settings=session_settings,
-                ssl_context=ssl_context,
-            )
-            await secure.__aenter__()
-            self._listeners.append(secure)
-            self.ports["smpps"] = secure.port
+        ports: list[tuple[str, int, ssl.SSLContext | None]] = [("smpp", self.settings.port, None)]
+        context = tls_context(self.settings)
+        if context is not None and self.settings.tls_port is not None:
+            ports.append(("smpps", self.settings.tls_port, context))
+        try:
+            for name, port, ssl_context in ports:
+                listener = SmppListener(
+                    self.handler,
+                    self.clock,
+                    host=self._host,
+                    port=port,
+                    settings=session_settings,
+                    ssl_context=ssl_context,
+                )
+                await listener.__aenter__()
+                self._listeners.append(listener)
+                self.ports[name] = listener.port
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         self._pump = asyncio.create_task(self._pump_receipts(), name="smpp-receipts")
+        return self
 
-    async def stop(self) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
+        sessions = [session for listener in self._listeners for session in listener.sessions]
+        if sessions:  # unbind everyone at once, and give up on peers that do not answer
+            await asyncio.wait(
+                [asyncio.ensure_future(_unbind(session)) for session in sessions],
+                timeout=UNBIND_GRACE_S,
+            )
+            for session in sessions:
+                await session.close()
         for listener in self._listeners:
             await listener.__aexit__(None, None, None)
         for account_id in list(self._cursors):
             with contextlib.suppress(StorageError):
                 await self.services.smpp.release_cursor(account_id, self.node)
+
+    def listening(self) -> dict[str, bool]:
+        return {name: True for name in self.ports}
 
     def handler(self) -> SmppIngress:
         return SmppIngress(self)
@@ -218,16 +248,15 @@ class SmppServer:
         session, account = receivers[turn]
         pdu = receipt_pdu(event, account_zone(account.tz_minutes))
         try:
-            await session.deliver_sm(pdu)
-        except (SmppResponseTimeout, SmppSessionClosed):
+            status = (await session.deliver_sm(pdu)).command_status
+        except (SmppResponseTimeout, SmppSessionClosed, OSError, TimeoutError):
             return False
-        except SmppError as exc:
-            if exc.status in _RETRY_LATER:
-                return False
-            log.warning("receipt for %d dropped: %s", event.message_id, exc)
-            return True
-        except (OSError, TimeoutError):
+        except SmppError as exc:  # generic_nack
+            status = exc.status
+        if status in _RETRY_LATER:
             return False
+        if status != CommandStatus.ESME_ROK:
+            log.warning("receipt for %d dropped: status 0x%08X", event.message_id, status)
         return True
 
 
@@ -320,7 +349,9 @@ class SmppIngress(BaseHandler):
         try:
             return await self._store(account, submission, placeholder)
         except RequestError as exc:
-            raise SmppError(status_for(exc.code, exc.description), exc.description) from None
+            raise SmppError(
+                status_for(exc.code, exc.detail), exc.detail or exc.description
+            ) from None
 
     async def _store(
         self, account: AccountRecord, submission: Submission, placeholder: int | None
@@ -364,20 +395,28 @@ class SmppIngress(BaseHandler):
             submission,
             request=replace(submission.request, mes=stored.complete_text),
             concat=None,
-            fingerprint=f"{submission.fingerprint}:{reference}",
+            fingerprint=fingerprint(pdu, stored.complete_text),
         )
         try:
             await self._store(account, whole, stored.message_id)
         except RequestError as exc:
             status = _STATUS_BY_ERROR.get(exc.code, MessageStatus.CANNOT_DELIVER)
             await smpp.fail_placeholder(stored.message_id, status, 0)
-            raise SmppError(status_for(exc.code, exc.description), exc.description) from None
+            raise SmppError(
+                status_for(exc.code, exc.detail), exc.detail or exc.description
+            ) from None
         finally:
             await smpp.forget_segments(account.id, reference)
         return stored.message_id
 
 
 _FINAL = frozenset(int(s) for s in MessageStatus if s.is_final)
+
+
+async def _unbind(session: SmppSession) -> None:
+    if session.state.is_bound:
+        with contextlib.suppress(SmppError, OSError):
+            await session.unbind()
 
 
 def _message_id(text: str) -> int:

@@ -75,17 +75,18 @@ def read_submit(pdu: SubmitSm, *, iso: bool, now: datetime) -> Submission:
         time=f"0{int(scheduled.timestamp())}" if scheduled is not None else "",
         valid=_valid(expires, scheduled or now),
     )
-    digest = hashlib.sha256(
-        "\x1f".join(
-            ("smpp", pdu.source_addr, pdu.destination_addr, str(pdu.data_coding), text)
-        ).encode("utf-8", "surrogatepass")
-    ).hexdigest()
     return Submission(
         request=request,
         receipt=pdu.registered_delivery & RECEIPT_BITS,
         concat=segment.concat,
-        fingerprint=digest,
+        fingerprint=fingerprint(pdu, text),
     )
+
+
+def fingerprint(pdu: SubmitSm, text: str) -> str:
+    """What makes two submits identical (same source, destination, data_coding and text, §3.4)."""
+    fields = ("smpp", pdu.source_addr, pdu.destination_addr, str(pdu.data_coding), text)
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _text(
@@ -143,8 +144,8 @@ _STATUS_BY_ERROR = {
 }
 
 
-def status_for(code: RequestErrorCode, description: str) -> CommandStatus:
+def status_for(code: RequestErrorCode, detail: str) -> CommandStatus:
     """The command_status answering a refused send (error 6 for the sender → ESME_RINVSRCADR)."""
-    if code is RequestErrorCode.FORBIDDEN and description.startswith("sender"):
+    if code is RequestErrorCode.FORBIDDEN and detail.startswith("sender"):
         return CommandStatus.ESME_RINVSRCADR
     return _STATUS_BY_ERROR.get(code, CommandStatus.ESME_RSUBMITFAIL)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.codes import MessageStatus
@@ -232,23 +233,13 @@ async def lease_cursor(
 async def open_cursor(conn: AsyncConnection, account_id: int) -> None:
     """Make sure the account has a receipt cursor (at the newest event), before its first submit:
     receipts of messages submitted while no receiver is bound are kept from then on."""
-    exists = await conn.scalar(
-        select(smpp_receipt_cursors.c.account_id).where(
-            smpp_receipt_cursors.c.account_id == account_id
-        )
+    newest = (await conn.execute(select(func.max(events.c.id)))).scalar()
+    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    await conn.execute(
+        dialect_insert(smpp_receipt_cursors)
+        .values(account_id=account_id, last_event_id=int(newest or 0))
+        .on_conflict_do_nothing(index_elements=["account_id"])
     )
-    if exists is not None:
-        return
-    newest = await conn.scalar(select(func.max(events.c.id)))
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(smpp_receipt_cursors).values(
-                    account_id=account_id, last_event_id=int(newest or 0)
-                )
-            )
-    except IntegrityError:
-        pass
 
 
 async def advance_cursor(
