@@ -27,6 +27,7 @@ from smsgate.cli.accounts import account
 from smsgate.cli.catalog import numbering, route, sender
 from smsgate.cli.common import run_async, settings_of
 from smsgate.cli.tariffs import tariff
+from smsgate.cli.templates import optemplate  # issue 7
 from smsgate.clock import SystemClock
 from smsgate.config import Settings, load_settings
 from smsgate.errors import ConfigError, SmsgateError
@@ -121,5 +122,5 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         await gateway.wait()
 
 
-for _group in (account, tariff, numbering, sender, route):
+for _group in (account, tariff, numbering, sender, route, optemplate):
     main.add_command(_group)

@@ -12,11 +12,15 @@ from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
+from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
+from smsgate.services.sender_codes import SenderConfirmation
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
 from smsgate.services.statuses import StatusService
+from smsgate.services.subclients import SubclientService
 from smsgate.services.tariffs import TariffService
+from smsgate.services.templates import TemplateService
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
 
@@ -38,3 +42,8 @@ class Services:
     statuses: StatusService
     routes: RouteService
     metrics: Metrics
+    # issue 7: account management
+    policies: PolicyService
+    subclients: SubclientService
+    templates: TemplateService
+    sender_codes: SenderConfirmation
