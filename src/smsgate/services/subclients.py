@@ -232,6 +232,14 @@ class SubclientService:
         if not await self._writer.submit(op):
             raise refuse(AccountRefusal.PAY_NO_MONEY)
 
+    async def paying_account_id(self, account: AccountRecord) -> int:
+        """The account whose balance ``account`` spends: its main account's for sub-clients on
+        the main balance (users.php ``type`` 2, 3, 4; balance.php shows that one, §4)."""
+        if account.parent_id is None:
+            return account.id
+        policy = await self._policies.get(account.id)
+        return account.parent_id if policy.share_type.uses_main_balance else account.id
+
     async def get(self, parent: AccountRecord, ref: ChildRef) -> Subclient:
         """A sub-client of ``parent``; error 6 for any other account, existing or not."""
         _check_reseller(parent)

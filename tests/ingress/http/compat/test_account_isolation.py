@@ -12,6 +12,7 @@ import pytest
 
 from smsgate.domain.pricing import TariffRule
 from smsgate.services.container import Services
+from smsgate.services.senders import SenderStatus
 from smsgate.store.repos.accounts import AccountRecord
 from tests.support.accounts import MTS, PASSWORD, balance_of, call_json, error_code
 
@@ -36,7 +37,7 @@ async def world(services: Services, client: httpx.AsyncClient) -> World:
     sender = await call_json(client, "senders", "alpha", add="1", sender="AShop", cmt="mine")
     await call_json(client, "senders", "alpha", add="1", sender=MTS)
     template = await call_json(client, "templates", "alpha", add="1", name="t", msg="A secret")
-    await services.senders.set_status(a, "AShop", 1)
+    await services.senders.set_status(a, "AShop", SenderStatus.ACTIVE)
     await call_json(
         client, "op_templates", "alpha", add="1", sender="AShop", msg="A %", mts_srv="1"
     )

@@ -440,3 +440,13 @@ async def test_post_works_like_get(client: httpx.AsyncClient, parent: AccountRec
         client, "users", "parent", method="POST", add="1", user="kid", password=PASSWORD, fmt="3"
     )
     assert json.loads(response.text) == {"id": 2}
+
+
+async def test_balance_php_of_a_sub_client_on_the_main_balance_is_the_main_balance(
+    client: httpx.AsyncClient, parent: AccountRecord
+) -> None:
+    await add_child(client, "own")
+    await add_child(client, "shared", type="3")
+    await call_json(client, "users", "parent", pay="1", user="own", sum="10")
+    assert (await call(client, "balance", "own")).text == "10.00"
+    assert (await call(client, "balance", "shared")).text == "90.00"
