@@ -321,7 +321,7 @@ async def send_errs(client: httpx.AsyncClient, login: str, **params: str) -> lis
 
 
 @pytest.mark.parametrize(
-    ("settings", "sends", "expected"),
+    ("policy", "sends", "expected"),
     [
         ({"dlim": "2"}, [{"phones": f"{MTS},{MEGAFON}"}, {"phones": MTS}], [[0, 0], [-6]]),
         (
@@ -358,11 +358,11 @@ async def test_limits_are_enforced_when_sending(
     client: httpx.AsyncClient,
     parent: AccountRecord,
     clock: ManualClock,
-    settings: dict[str, str],
+    policy: dict[str, str],
     sends: list[dict[str, str]],
     expected: list[list[int]],
 ) -> None:
-    await add_child(client, **settings)
+    await add_child(client, **policy)
     await call_json(client, "users", "parent", pay="1", user="kid", sum="50")
     results = []
     for params in sends:
