@@ -42,12 +42,17 @@ from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
+from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
+from smsgate.services.send_rules import SendRules
+from smsgate.services.sender_codes import SenderConfirmation
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
 from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
+from smsgate.services.subclients import SubclientService
 from smsgate.services.tariffs import TariffService
+from smsgate.services.templates import TemplateService
 from smsgate.store import migrate
 from smsgate.store.db import Database
 from smsgate.store.repos import meta
@@ -89,7 +94,10 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
             metrics.watch_writer(lambda: (writer.stats.transactions, writer.stats.operations))
             numbering = NumberingService(db, writer, clock)
             tariffs = TariffService(db, writer, clock)
-            senders = SenderService(db, writer, clock)
+            # issue 7: account management
+            policies = PolicyService(db, clock)
+            templates = TemplateService(db, writer, clock)
+            senders = SenderService(db, writer, clock, policies=policies)
             sending = SendingService(
                 writer,
                 guards,
@@ -99,6 +107,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 clock,
                 duplicate_limit=settings.limits.send_identical,
                 window=settings.limits.window,
+                rules=SendRules(db, policies, templates, clock),
             )
             yield Services(
                 settings=settings,
@@ -120,6 +129,13 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 metrics=metrics,
                 smpp=SmppService(db, writer, clock),
                 email2sms=Email2SmsService(db, writer, clock),
+                # issue 7: account management
+                policies=policies,
+                subclients=SubclientService(
+                    db, writer, hasher, directory, policies, senders, clock
+                ),
+                templates=templates,
+                sender_codes=SenderConfirmation(writer, senders, sending, clock),
             )
     finally:
         await db.close()

@@ -28,6 +28,7 @@ from smsgate.cli.catalog import numbering, route, sender
 from smsgate.cli.common import run_async, settings_of
 from smsgate.cli.email2sms import email2sms
 from smsgate.cli.tariffs import tariff
+from smsgate.cli.templates import optemplate  # issue 7
 from smsgate.clock import SystemClock
 from smsgate.config import Settings, load_settings
 from smsgate.errors import ConfigError, SmsgateError
@@ -122,5 +123,5 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         await gateway.wait()
 
 
-for _group in (account, tariff, numbering, sender, route, email2sms):
+for _group in (account, tariff, numbering, sender, route, email2sms, optemplate):
     main.add_command(_group)

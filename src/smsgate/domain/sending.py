@@ -70,6 +70,8 @@ class SendRequest:
     valid: str | None = None
     subj: str = ""
     nl: bool = False
+    # The account's auto-signature (templates.php ``fl[1]``), appended to SMS and flash texts.
+    signature: str = ""
     # Channel options stored with each message (voice, param, fileurl, bot, smsreq, tinyurl …).
     options: Mapping[str, str] = field(default_factory=dict)
 
@@ -294,6 +296,9 @@ def _final_text(text: str, msg_type: MessageType, request: SendRequest) -> str:
         return ""
     if msg_type == MessageType.BIN:
         return text
+    if request.signature and msg_type in PART_COUNTED:
+        # Before transliteration (http-api.md §2.3: template and auto-signature → translit).
+        text = f"{text} {request.signature}"
     if request.translit:
         text = translit(text, request.translit)
     if msg_type in PART_COUNTED and request.maxsms:

@@ -13,12 +13,16 @@ from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
+from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
+from smsgate.services.sender_codes import SenderConfirmation
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
 from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
+from smsgate.services.subclients import SubclientService
 from smsgate.services.tariffs import TariffService
+from smsgate.services.templates import TemplateService
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
 
@@ -43,3 +47,8 @@ class Services:
     smpp: SmppService
     # --- e-mail to SMS (issue 9) ---
     email2sms: Email2SmsService
+    # issue 7: account management
+    policies: PolicyService
+    subclients: SubclientService
+    templates: TemplateService
+    sender_codes: SenderConfirmation

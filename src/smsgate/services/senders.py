@@ -3,6 +3,8 @@
 Alphanumeric names (≤ 11 characters) wait for the platform operator's approval; digital names
 (≤ 15 digits) and e-mail senders wait for a confirmation code (codes.md §5.3). Only active names may
 be used. The active names of an account are cached for ``cache_s``; changes made here clear it.
+A sub-client with ``fl[29]`` may also send from its main account's active names (http-api.md §2.1).
+Every lookup by id or name names the account too: another account's sender is "not found".
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
 from smsgate.domain.codes import MessageType, RequestErrorCode
+from smsgate.domain.subclients import FLAG_MAIN_SENDERS
 from smsgate.errors import RequestError, SmsgateError
+from smsgate.services.policies import PolicyService
 from smsgate.store.db import Database
 from smsgate.store.repos import senders as repo
 from smsgate.store.repos.accounts import AccountRecord
@@ -59,12 +63,19 @@ def sender_kind(name: str) -> SenderKind:
 
 class SenderService:
     def __init__(
-        self, db: Database, writer: GroupCommitWriter, clock: Clock, *, cache_s: float = CACHE_S
+        self,
+        db: Database,
+        writer: GroupCommitWriter,
+        clock: Clock,
+        *,
+        cache_s: float = CACHE_S,
+        policies: PolicyService | None = None,
     ) -> None:
         self._db = db
         self._writer = writer
         self._clock = clock
         self._cache_s = cache_s
+        self._policies = policies
         self._active: dict[int, tuple[frozenset[str], float]] = {}
 
     async def resolve(
@@ -77,11 +88,25 @@ class SenderService:
         name = requested.strip()
         if name in ("", "."):
             return None
-        if name in await self._active_names(account.id):
+        if await self.may_send_from(account, name):
             return name
         raise RequestError(RequestErrorCode.FORBIDDEN, f"sender {name!r} is not approved")
 
-    async def add(self, account: AccountRecord, name: str, *, approve: bool = False) -> int:
+    async def may_send_from(self, account: AccountRecord, name: str) -> bool:
+        """Whether ``name`` is an active sender of the account, or of its main account when the
+        account has ``fl[29]``."""
+        if name in await self._active_names(account.id):
+            return True
+        if account.parent_id is None or self._policies is None:
+            return False
+        policy = await self._policies.get(account.id)
+        return FLAG_MAIN_SENDERS in policy.flags and name in await self._active_names(
+            account.parent_id
+        )
+
+    async def add(
+        self, account: AccountRecord, name: str, *, approve: bool = False, comment: str = ""
+    ) -> int:
         kind = sender_kind(name)
         if approve:
             status = SenderStatus.ACTIVE
@@ -92,7 +117,7 @@ class SenderService:
         now = self._clock.now()
 
         async def op(conn: AsyncConnection) -> int:
-            return await repo.add(conn, account.id, name, int(kind), int(status), now)
+            return await repo.add(conn, account.id, name, int(kind), int(status), now, comment)
 
         try:
             sender_id = await self._writer.submit(op)
@@ -112,6 +137,38 @@ class SenderService:
 
         await self._writer.submit(op)
         self._active.pop(account.id, None)
+
+    async def find(
+        self, account: AccountRecord, *, name: str | None = None, sender_id: int | None = None
+    ) -> SenderRecord:
+        """A sender of the account by name or id; SenderError when it has none such."""
+        async with self._db.read() as conn:
+            if sender_id is not None:
+                record = await repo.get(conn, account.id, sender_id)
+            else:
+                record = await repo.find(conn, account.id, (name or "").strip())
+        if record is None:
+            raise SenderError(f"no such sender for {account.login!r}")
+        return record
+
+    async def change_comment(self, record: SenderRecord, comment: str) -> None:
+        async def op(conn: AsyncConnection) -> None:
+            await repo.set_comment(conn, record.id, comment)
+
+        await self._writer.submit(op)
+
+    async def delete(self, account: AccountRecord, record: SenderRecord) -> None:
+        """Delete a sender of ``account``; a default sender of that name is cleared with it."""
+        assert record.account_id == account.id
+
+        async def op(conn: AsyncConnection) -> None:
+            await repo.delete_sender(conn, record.id)
+
+        await self._writer.submit(op)
+        self.forget(account.id)
+
+    def forget(self, account_id: int) -> None:
+        self._active.pop(account_id, None)
 
     async def list(self, account: AccountRecord) -> Sequence[SenderRecord]:
         async with self._db.read() as conn:

@@ -37,6 +37,7 @@ from smsgate.domain.sending import (
 from smsgate.errors import RequestError
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
+from smsgate.services.send_rules import SendRules
 from smsgate.services.senders import SenderService
 from smsgate.services.tariffs import TariffService
 from smsgate.store.repos import guards as guard_repo
@@ -103,6 +104,8 @@ class _Work:
     # SMPP: the request id is the message id; a placeholder message to fill instead of a new one.
     smpp: bool = False
     placeholder_id: int | None = None
+    # The account whose balance pays (a sub-client may use its main account's); 0 = account_id.
+    payer_id: int = 0
     # Filled in by the batch.
     outcome: _Outcome = _Outcome.OK
     balance: Decimal | None = None
@@ -184,7 +187,7 @@ async def _debit(conn: AsyncConnection, items: Sequence[_Work], now: float) -> l
     in arrival order; those that would go below ``-credit_limit`` are refused (no money)."""
     by_account: dict[int, list[_Work]] = defaultdict(list)
     for work in items:
-        by_account[work.account_id].append(work)
+        by_account[work.payer_id or work.account_id].append(work)
     paid: list[_Work] = []
     for account_id, works in by_account.items():
         total = sum((w.charge for w in works), Decimal(0))
@@ -233,8 +236,11 @@ class SendingService:
         *,
         duplicate_limit: int,
         window: float,
+        rules: SendRules | None = None,
     ) -> None:
         self._writer = writer
+        # Account management (issue 7): shared tariffs and balances, limits, operator templates.
+        self._rules = rules
         self._numbering = numbering
         self._tariffs = tariffs
         self._senders = senders
@@ -257,7 +263,11 @@ class SendingService:
                 raise
             exc.request_id = options.client_id or await self._allocate_id(account)
             raise
+        if self._rules is not None:
+            request = replace(request, signature=await self._rules.signature(account))
         prepared = await self._prepare(account, replace(request, sender=sender))
+        if self._rules is not None:
+            prepared = await self._rules.shape(account, prepared, request.options.get("userip"))
         if options.cost is CostMode.PRICE:
             if not prepared.accepted:  # price-only errors never carry an id (§2.5)
                 raise RequestError(summarise(prepared.recipients))
@@ -275,6 +285,7 @@ class SendingService:
             ip=options.ip,
             smpp=options.smpp_receipt is not None,
             placeholder_id=options.placeholder_id,
+            payer_id=await self._rules.payer_id(account) if self._rules else 0,
         )
         done: _Work = await self._writer.submit(Batched(self._store, work))
         if done.outcome is _Outcome.DUPLICATE:
@@ -295,7 +306,8 @@ class SendingService:
         )
 
     async def _prepare(self, account: AccountRecord, request: SendRequest) -> PreparedSend:
-        terms = AccountTerms(account.tz_minutes, account.tariff_plan, account.test_mode)
+        tariff_plan = await self._rules.tariff_plan(account) if self._rules else account.tariff_plan
+        terms = AccountTerms(account.tz_minutes, tariff_plan, account.test_mode)
         plan = await self._numbering.plan()
         tariffs = await self._tariffs.table()
         try:

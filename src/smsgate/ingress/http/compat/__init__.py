@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from smsgate.ingress.http.compat import balance, send, status
+from smsgate.ingress.http.compat import (
+    balance,
+    op_templates,
+    send,
+    senders,
+    status,
+    templates,
+    users,
+)
 from smsgate.ingress.http.compat.pipeline import CompatEndpoint
 
 
@@ -14,4 +22,9 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "send": CompatEndpoint(
             send.handle, large_params=send.LARGE_PARAMS, counts_send_failures=True
         ),
+        # issue 7: account management
+        "users": CompatEndpoint(users.handle),
+        "senders": CompatEndpoint(senders.handle),
+        "templates": CompatEndpoint(templates.handle),
+        "op_templates": CompatEndpoint(op_templates.handle),
     }

@@ -43,7 +43,9 @@ class BalanceReply:
 async def handle(ctx: CompatContext) -> Reply:
     await ctx.limit(ctx.services.settings.limits.balance, fingerprint=_FINGERPRINT)
     # The balance must be exact: read the row now rather than the cached one used for auth.
-    account = await ctx.services.directory.fresh(ctx.account.id) or ctx.account
+    # Sub-clients on the main balance see the main balance (issue 7).
+    paying = await ctx.services.subclients.paying_account_id(ctx.account)
+    account = await ctx.services.directory.fresh(paying) or ctx.account
     return BalanceReply(
         balance=account.balance,
         credit=account.credit_limit if account.credit_limit > 0 else None,

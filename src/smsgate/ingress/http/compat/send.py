@@ -15,6 +15,7 @@ from smsgate.domain.money import display
 from smsgate.domain.sending import Recipient, SendRequest
 from smsgate.errors import RequestError
 from smsgate.ingress.http.compat.pipeline import CompatContext
+from smsgate.ingress.http.compat.templates import apply_template
 from smsgate.ingress.http.formats import Reply, to_json, xml_element
 from smsgate.services.guards import request_fingerprint
 from smsgate.services.sending import CostMode, SendOptions, SendResult
@@ -93,8 +94,6 @@ def client_id(params: Mapping[str, str]) -> str:
 
 def parse_request(params: Mapping[str, str], raw: Mapping[str, bytes]) -> SendRequest:
     msg_type, bin_mode = _message_type(params)
-    if params.get("tpl", "").strip():
-        raise RequestError(RequestErrorCode.PARAMETERS, "template not found")
     voice = params.get("voice", "").strip()
     if voice and not _VOICE.match(voice):
         raise RequestError(RequestErrorCode.PARAMETERS, "invalid voice")
@@ -128,7 +127,9 @@ def parse_request(params: Mapping[str, str], raw: Mapping[str, bytes]) -> SendRe
 
 async def handle(ctx: CompatContext) -> Reply:
     params = ctx.params.values
-    request = parse_request(params, ctx.params.raw)
+    # ``tpl``: text, sender and type from a template (issue 7, http-api.md §9).
+    sending, raw = await apply_template(ctx, params, ctx.params.raw)
+    request = parse_request(sending, raw)
     cost = CostMode(_int_param(params, "cost", 0, 3, 0))
     options = SendOptions(
         client_id=client_id(params),
