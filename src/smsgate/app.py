@@ -33,10 +33,14 @@ from smsgate.ingress.http.protocol import CompatHttpProtocol
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.blacklist import BlacklistService
+from smsgate.services.contacts import ContactService
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
+from smsgate.services.history import HistoryService
+from smsgate.services.incoming import IncomingService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
@@ -85,6 +89,8 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
             numbering = NumberingService(db, writer, clock)
             tariffs = TariffService(db, writer, clock)
             senders = SenderService(db, writer, clock)
+            blacklist = BlacklistService(db, writer, clock)  # contacts (issue 7)
+            contacts = ContactService(db, writer, clock, numbering, blacklist)
             sending = SendingService(
                 writer,
                 guards,
@@ -94,6 +100,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 clock,
                 duplicate_limit=settings.limits.send_identical,
                 window=settings.limits.window,
+                lists=contacts,
             )
             yield Services(
                 settings=settings,
@@ -113,6 +120,10 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                     db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
                 ),
                 metrics=metrics,
+                blacklist=blacklist,
+                contacts=contacts,
+                history=HistoryService(db),
+                incoming=IncomingService(db, writer, clock),
             )
     finally:
         await db.close()

@@ -9,8 +9,12 @@ from smsgate.config import Settings
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.blacklist import BlacklistService
+from smsgate.services.contacts import ContactService
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
+from smsgate.services.history import HistoryService
+from smsgate.services.incoming import IncomingService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
@@ -38,3 +42,8 @@ class Services:
     statuses: StatusService
     routes: RouteService
     metrics: Metrics
+    # --- contacts (issue 7) ---
+    blacklist: BlacklistService
+    contacts: ContactService
+    history: HistoryService
+    incoming: IncomingService

@@ -19,13 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock, utc_datetime
 from smsgate.domain.codes import DUPLICATE_REQUEST, MessageStatus, MessageType, RequestErrorCode
+from smsgate.domain.contacts import request_group_refs
 from smsgate.domain.sending import (
+    NO_LISTS,
+    AccountLists,
     AccountTerms,
     PreparedSend,
     Recipient,
@@ -45,6 +49,23 @@ from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.repos.messages import NewMessage
 from smsgate.store.schema import accounts
 from smsgate.store.writer import Batched, GroupCommitWriter
+
+
+# Request errors that carry the request id (http-api.md §2.5).
+_ERRORS_WITH_ID = frozenset(
+    {
+        RequestErrorCode.NO_MONEY,
+        RequestErrorCode.FORBIDDEN,
+        RequestErrorCode.INVALID_PHONE,
+        RequestErrorCode.CANNOT_DELIVER,
+    }
+)
+
+
+class SendLists(Protocol):
+    """The account's contact groups and blacklist as a send needs them (services.contacts)."""
+
+    async def send_lists(self, account_id: int, refs: Sequence[int]) -> AccountLists: ...
 
 
 class CostMode(Enum):
@@ -214,8 +235,10 @@ class SendingService:
         *,
         duplicate_limit: int,
         window: float,
+        lists: SendLists | None = None,
     ) -> None:
         self._writer = writer
+        self._lists = lists
         self._numbering = numbering
         self._tariffs = tariffs
         self._senders = senders
@@ -238,7 +261,12 @@ class SendingService:
                 raise
             exc.request_id = options.client_id or await self._allocate_id(account)
             raise
-        prepared = await self._prepare(account, replace(request, sender=sender))
+        try:
+            prepared = await self._prepare(account, replace(request, sender=sender))
+        except RequestError as exc:  # e.g. 7 for groups without members
+            if exc.code in _ERRORS_WITH_ID and options.cost is not CostMode.PRICE:
+                exc.request_id = options.client_id or await self._allocate_id(account)
+            raise
         if options.cost is CostMode.PRICE:
             if not prepared.accepted:  # price-only errors never carry an id (§2.5)
                 raise RequestError(summarise(prepared.recipients))
@@ -277,9 +305,13 @@ class SendingService:
         terms = AccountTerms(account.tz_minutes, account.tariff_plan, account.test_mode)
         plan = await self._numbering.plan()
         tariffs = await self._tariffs.table()
+        lists = NO_LISTS
+        if self._lists is not None:
+            refs = request_group_refs(request.phones, request.list_text)
+            lists = await self._lists.send_lists(account.id, refs)
         try:
             return prepare(
-                request, terms, plan, tariffs, utc_datetime(self._clock.now()), _voice_code
+                request, terms, plan, tariffs, utc_datetime(self._clock.now()), _voice_code, lists
             )
         except SendError as exc:
             raise RequestError(exc.code, exc.detail) from exc
