@@ -129,9 +129,16 @@ class ContactService:
             if current is None:
                 return _Refused("contact not found")
             new_phone = values.get("phone")
-            if new_phone and new_phone != current.phone:
-                if await repo.find_contact(conn, account_id, phone=new_phone) is not None:
-                    return _Refused("the new number belongs to another contact")
+            taken = (
+                new_phone is not None
+                and new_phone != current.phone
+                and await repo.find_contact(conn, account_id, phone=new_phone) is not None
+            )
+            if taken:
+                return _Refused("the new number belongs to another contact")
+            merged = {"phone": current.phone, "mail": current.mail} | values
+            if not merged["phone"] and not merged["mail"]:
+                return _Refused("a contact keeps a number or an address")
             if group_ids is not None:
                 if not await _all_groups(conn, account_id, group_ids):
                     return _Refused("group not found")

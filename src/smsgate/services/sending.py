@@ -50,7 +50,6 @@ from smsgate.store.repos.messages import NewMessage
 from smsgate.store.schema import accounts
 from smsgate.store.writer import Batched, GroupCommitWriter
 
-
 # Request errors that carry the request id (http-api.md §2.5).
 _ERRORS_WITH_ID = frozenset(
     {

@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from smsgate.domain.contacts import GroupMembers
 from smsgate.store.schema import contact_groups, contact_members, contacts
@@ -121,7 +121,9 @@ async def update_contact(
     )
 
 
-async def delete_contacts(conn: AsyncConnection, account_id: int, contact_ids: Sequence[int]) -> int:
+async def delete_contacts(
+    conn: AsyncConnection, account_id: int, contact_ids: Sequence[int]
+) -> int:
     """Delete the account's contacts among ``contact_ids`` with their memberships; how many."""
     owned = await _owned_contacts(conn, account_id, contact_ids)
     if not owned:
@@ -309,9 +311,7 @@ async def list_groups(conn: AsyncConnection, account_id: int) -> list[GroupRecor
     )
     query = (
         select(*_GROUP_COLUMNS, func.coalesce(counts.c.cnt, 0).label("cnt"))
-        .select_from(
-            contact_groups.outerjoin(counts, counts.c.group_id == contact_groups.c.id)
-        )
+        .select_from(contact_groups.outerjoin(counts, counts.c.group_id == contact_groups.c.id))
         .where(contact_groups.c.account_id == account_id)
         .order_by(contact_groups.c.id)
     )

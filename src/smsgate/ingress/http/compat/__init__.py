@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsgate.ingress.http.compat import balance, send, status
+from smsgate.ingress.http.compat import balance, get, info, phones, send, status
 from smsgate.ingress.http.compat.pipeline import CompatEndpoint
 
 
@@ -14,4 +14,8 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "send": CompatEndpoint(
             send.handle, large_params=send.LARGE_PARAMS, counts_send_failures=True
         ),
+        # contacts (issue 7)
+        "phones": CompatEndpoint(phones.handle, large_params=phones.LARGE_PARAMS),
+        "get": CompatEndpoint(get.handle, large_params=get.LARGE_PARAMS),
+        "info": CompatEndpoint(info.handle),
     }

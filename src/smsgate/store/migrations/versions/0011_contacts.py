@@ -99,9 +99,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incoming")),
     )
     op.create_index("ix_incoming_account_id_id", "incoming", ["account_id", "id"])
-    op.create_index(
-        "ix_incoming_account_id_received_at", "incoming", ["account_id", "received_at"]
-    )
+    op.create_index("ix_incoming_account_id_received_at", "incoming", ["account_id", "received_at"])
 
 
 def downgrade() -> None:
