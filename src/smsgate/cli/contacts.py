@@ -13,6 +13,7 @@ ascending id; ``-`` as FILE is standard output.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from typing import TextIO
@@ -26,8 +27,10 @@ from smsgate.services.contacts import MAX_PAGE, ContactFilter
 from smsgate.services.container import Services
 from smsgate.store.repos.contacts import ContactRecord
 
-COLUMNS = ("id", "phone", "mail", "name", "lnm", "fnm", "mnm", "bd", "myid", "pho", "grp")
-COLUMNS += ("tags", "cmt")
+COLUMNS = (
+    *("id", "phone", "mail", "name", "lnm", "fnm", "mnm"),
+    *("bd", "myid", "pho", "grp", "tags", "cmt"),
+)
 IMPORTED = frozenset(COLUMNS[1:]) | {"fio"}
 
 
@@ -101,14 +104,16 @@ def contacts_export(ctx: click.Context, login: str, path: str) -> None:
                 return found
 
     found = with_services(ctx, action)
-    with click.open_file(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for c in found:
-            groups = ";".join(str(g) for g in c.groups)
-            writer.writerow(
-                [c.id, c.phone or "", c.mail or "", c.name, c.lnm, c.fnm, c.mnm, c.bd, c.myid]
-                + [c.pho, groups, c.tags, c.cmt]
-            )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for c in found:
+        groups = ";".join(str(g) for g in c.groups)
+        writer.writerow(
+            [c.id, c.phone or "", c.mail or "", c.name, c.lnm, c.fnm, c.mnm, c.bd, c.myid]
+            + [c.pho, groups, c.tags, c.cmt]
+        )
+    with click.open_file(path, "w", encoding="utf-8") as handle:
+        handle.write(buffer.getvalue())
     if path != "-":
         click.echo(f"exported {len(found)} contacts")
