@@ -214,18 +214,13 @@ async def add_members(
     """Put every contact into every group (the caller has checked that both are the account's)."""
     if not group_ids or not contact_ids:
         return
-    existing = set(
-        (
-            await conn.execute(
-                select(contact_members.c.group_id, contact_members.c.contact_id).where(
-                    contact_members.c.group_id.in_(group_ids),
-                    contact_members.c.contact_id.in_(contact_ids),
-                )
-            )
+    result = await conn.execute(
+        select(contact_members.c.group_id, contact_members.c.contact_id).where(
+            contact_members.c.group_id.in_(group_ids),
+            contact_members.c.contact_id.in_(contact_ids),
         )
-        .tuples()
-        .all()
     )
+    existing = {(int(group_id), int(contact_id)) for group_id, contact_id in result.all()}
     rows = [
         {"group_id": g, "contact_id": c}
         for g in group_ids
