@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.services.container import Services
@@ -146,7 +145,9 @@ async def test_post_and_windows_1251_are_equivalent(
     assert contact["name"] == "Иван"
 
 
-async def test_fio_fills_names_unless_given(client: httpx.AsyncClient, alice: AccountRecord) -> None:
+async def test_fio_fills_names_unless_given(
+    client: httpx.AsyncClient, alice: AccountRecord
+) -> None:
     await ok(client, add="1", phone=MTS, fio="Petrov Ivan", fnm="John")
     [contact] = await contacts(client)
     assert (contact["lnm"], contact["fnm"], contact["mnm"]) == ("Petrov", "John", "")
@@ -190,9 +191,7 @@ GROUPS_TEXT = {
 
 
 @pytest.mark.parametrize("fmt", FMTS)
-async def test_get_group_layouts(
-    client: httpx.AsyncClient, alice: AccountRecord, fmt: str
-) -> None:
+async def test_get_group_layouts(client: httpx.AsyncClient, alice: AccountRecord, fmt: str) -> None:
     await ok(client, add_group="1", name="Friends", num="12")
     await ok(client, add_group="1", name="News", type="1")
     await ok(client, add="1", phone=MTS, grp="1")
