@@ -77,9 +77,11 @@ async def handle(ctx: CompatContext) -> Reply:
     found: list[NumberInfo] = []
     for item in items:
         try:
-            info = plan.lookup(normalise(item), at=now)
+            number = normalise(item)
         except PhoneFormatError:
             continue
+        # A number the plan rejects (status 22 at sending) has no operator to report.
+        info = plan.lookup(number, at=now) if plan.is_valid(number) else None
         if info is not None:
             found.append(info)
     if not found:
