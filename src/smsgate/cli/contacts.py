@@ -5,9 +5,9 @@ any of ``phone``, ``mail``, ``name``, ``lnm``, ``fnm``, ``mnm``, ``fio``, ``bd``
 ``grp``, ``tags``, ``cmt`` (``id`` is ignored on import). ``grp`` holds the account's group ids
 joined with ``;``, as phones.php writes them. Import works row by row like phones.php ``add=1``:
 a row whose number (or address) the account already has updates that contact with the row's
-values and adds it to the row's groups. Rejected rows are reported with their line numbers, the
-others imported; the exit status is 1 when any row was rejected. Export writes every contact in
-ascending id; ``-`` as FILE is standard output.
+non-empty values (an empty cell changes nothing) and adds it to the row's groups. Rejected rows
+are reported with their line numbers, the others imported; the exit status is 1 when any row was
+rejected. Export writes every contact in ascending id; ``-`` as FILE is standard output.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def contacts_import(ctx: click.Context, login: str, path: str) -> None:
         for line, row in rows:
             try:
                 groups = parse_ids(row.pop("grp", ""), "grp")
-                given = {k: v for k, v in row.items() if v or k not in ("phone", "mail")}
+                given = {k: v for k, v in row.items() if v}  # empty cells change nothing
                 await services.contacts.add(account.id, given, groups)
             except (RequestError, ContactError) as exc:
                 rejected += 1
