@@ -157,7 +157,10 @@ class ContactService:
         group_ids: Sequence[int],
         mode: MoveMode,
     ) -> None:
-        """``move_group``: into ``group_ids`` only (1), into them as well (2), out of them (3)."""
+        """``move_group``: into ``group_ids`` only (1), into them as well (2), out of them (3).
+
+        Numbers and addresses the account has no contact for are skipped; none found is error 3.
+        """
 
         async def op(conn: AsyncConnection) -> None | _Refused:
             found = await repo.find_contacts(conn, account_id, phones, mails)
@@ -177,7 +180,8 @@ class ContactService:
         await self._submit(op)
 
     async def delete(self, account_id: int, phones: Sequence[str], mails: Sequence[str]) -> int:
-        """``del=1``: delete the contacts with these numbers or addresses; error 3 when none."""
+        """``del=1``: delete the contacts with these numbers or addresses (unknown ones are
+        skipped); error 3 when there is none."""
 
         async def op(conn: AsyncConnection) -> int | _Refused:
             found = await repo.find_contacts(conn, account_id, phones, mails)

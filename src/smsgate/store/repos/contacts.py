@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from smsgate.domain.contacts import GroupMembers
 from smsgate.store.schema import contact_groups, contact_members, contacts
 
+MAX_ID = 2**31 - 1
 # Contact columns a client sets (http-api.md §6 "Contact fields", without id and grp).
 CONTACT_FIELDS = ("phone", "mail", "name", "lnm", "fnm", "mnm", "bd", "myid", "pho", "tags", "cmt")
 
@@ -144,8 +145,9 @@ async def list_contacts(
     limit: int = 1000,
 ) -> list[ContactRecord]:
     """The account's contacts in ascending id after ``after_id``, filtered (http-api.md §6 get=1)."""
+    # Contact ids are 32-bit: any larger ``after_id`` is past the last contact.
     query = select(*_CONTACT_COLUMNS).where(
-        contacts.c.account_id == account_id, contacts.c.id > after_id
+        contacts.c.account_id == account_id, contacts.c.id > min(after_id, MAX_ID)
     )
     if group_id is not None:
         members = select(contact_members.c.contact_id).where(contact_members.c.group_id == group_id)

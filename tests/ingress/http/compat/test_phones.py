@@ -308,6 +308,7 @@ async def test_get_filters_and_pages(client: httpx.AsyncClient, alice: AccountRe
     assert await ids(after_id="1", cnt="2") == [2, 3]
     assert await ids(after_id="3", cnt="2") == [4]
     assert await ids(after_id="4") == []
+    assert await ids(after_id="99999999999") == []  # past 32-bit contact ids, not a 500
 
 
 # --- blacklist -------------------------------------------------------------------------------------
