@@ -36,11 +36,15 @@ from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.blacklist import BlacklistService
+from smsgate.services.contacts import ContactService
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.guards import Guards
+from smsgate.services.history import HistoryService
+from smsgate.services.incoming import IncomingService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
@@ -98,6 +102,8 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
             policies = PolicyService(db, clock)
             templates = TemplateService(db, writer, clock)
             senders = SenderService(db, writer, clock, policies=policies)
+            blacklist = BlacklistService(db, writer, clock)  # contacts (issue 7)
+            contacts = ContactService(db, writer, clock, numbering, blacklist)
             sending = SendingService(
                 writer,
                 guards,
@@ -108,6 +114,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 duplicate_limit=settings.limits.send_identical,
                 window=settings.limits.window,
                 rules=SendRules(db, policies, templates, clock),
+                lists=contacts,
             )
             yield Services(
                 settings=settings,
@@ -136,6 +143,10 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 ),
                 templates=templates,
                 sender_codes=SenderConfirmation(writer, senders, sending, clock),
+                blacklist=blacklist,
+                contacts=contacts,
+                history=HistoryService(db),
+                incoming=IncomingService(db, writer, clock),
             )
     finally:
         await db.close()

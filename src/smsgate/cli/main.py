@@ -26,6 +26,7 @@ from smsgate.app import (
 from smsgate.cli.accounts import account
 from smsgate.cli.catalog import numbering, route, sender
 from smsgate.cli.common import run_async, settings_of
+from smsgate.cli.contacts import contacts
 from smsgate.cli.email2sms import email2sms
 from smsgate.cli.tariffs import tariff
 from smsgate.cli.templates import optemplate  # issue 7
@@ -123,5 +124,5 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         await gateway.wait()
 
 
-for _group in (account, tariff, numbering, sender, route, email2sms, optemplate):
+for _group in (account, tariff, numbering, sender, route, email2sms, optemplate, contacts):
     main.add_command(_group)

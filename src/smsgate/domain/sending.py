@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from smsgate.domain import message_text as mt
 from smsgate.domain.codes import ErrCode, MessageStatus, MessageType, RequestErrorCode
+from smsgate.domain.contacts import BlacklistKind, GroupMembers
 from smsgate.domain.numbering import NumberingPlan
 from smsgate.domain.phones import RecipientList, TokenKind, parse_email_list, parse_phones
 from smsgate.domain.pricing import TariffTable, message_cost
@@ -139,6 +140,21 @@ def resolve_type(flag_type: MessageType | None, mes: str) -> tuple[MessageType, 
     return prefixed, rest
 
 
+@dataclass(frozen=True, slots=True)
+class AccountLists:
+    """The account's contact groups named by the request and its blacklist (http-api.md §6).
+
+    ``groups`` maps each ``G<n>`` of the request that exists for the account to its members; a
+    reference missing here is "group not found". ``blacklist`` maps numbers to their entry kind.
+    """
+
+    groups: Mapping[int, GroupMembers] = field(default_factory=dict)
+    blacklist: Mapping[str, BlacklistKind] = field(default_factory=dict)
+
+
+NO_LISTS = AccountLists()
+
+
 def prepare(
     request: SendRequest,
     terms: AccountTerms,
@@ -146,10 +162,16 @@ def prepare(
     tariffs: TariffTable,
     now: datetime,
     voice_code: Callable[[], str],
+    lists: AccountLists = NO_LISTS,
 ) -> PreparedSend:
-    """Check, schedule and price ``request``; raises :class:`SendError`."""
+    """Check, schedule and price ``request``; raises :class:`SendError`.
+
+    ``G<n>`` references expand to the members of ``lists.groups`` (each number sent once per
+    request); numbers in ``lists.blacklist`` for this kind of request are rejected with status 23,
+    err 250 and cost 0 (http-api.md §2.5).
+    """
     try:
-        return _prepare(request, terms, plan, tariffs, now, voice_code)
+        return _prepare(request, terms, plan, tariffs, now, voice_code, lists)
     except (mt.TextError, ValueError) as exc:
         if isinstance(exc, SendError):
             raise
@@ -164,6 +186,7 @@ def _prepare(
     tariffs: TariffTable,
     now: datetime,
     voice_code: Callable[[], str],
+    lists: AccountLists,
 ) -> PreparedSend:
     msg_type, mes = resolve_type(request.msg_type, request.mes)
     subject = request.subj
@@ -185,7 +208,7 @@ def _prepare(
         mes = code
     if msg_type == MessageType.BIN:
         mes = _binary_text(request, options)
-    texts = _recipient_texts(request, msg_type, mes, plan)
+    texts = _recipient_texts(request, msg_type, mes, plan, lists.groups)
     tz = parse_tz(request.tz, terms.tz_minutes)
     start = parse_send_time(request.time, tz, now) or now
     spread = parse_spread(request.period, request.freq)
@@ -195,7 +218,8 @@ def _prepare(
             raise SendError(RequestErrorCode.PARAMETERS, "subj is required for mail")
         options["subj"] = subject
     due = _release_times(len(texts), start, spread)
-    pricer = _Pricer(msg_type, request, terms, plan, tariffs)
+    # A request with more than one recipient is a mass mailing (http-api.md §2.5).
+    pricer = _Pricer(msg_type, request, terms, plan, tariffs, lists.blacklist, len(texts) > 1)
     recipients = tuple(
         _recipient(phone, text, pricer, due_at)
         for (phone, text), due_at in zip(texts, due, strict=True)
@@ -222,16 +246,22 @@ def _binary_text(request: SendRequest, options: dict[str, str]) -> str:
 
 
 def _recipient_texts(
-    request: SendRequest, msg_type: MessageType, mes: str, plan: NumberingPlan
+    request: SendRequest,
+    msg_type: MessageType,
+    mes: str,
+    plan: NumberingPlan,
+    groups: Mapping[int, GroupMembers],
 ) -> list[tuple[str, str]]:
     """(recipient, text) pairs in request order, duplicates removed; invalid recipients kept with
     an empty text so that they can be reported (status 22)."""
     if request.list_text is not None:
-        pairs = _list_pairs(request.list_text, request.nl, msg_type, plan)
+        pairs = _list_pairs(request.list_text, request.nl, msg_type, plan, groups)
     else:
-        recipients = _parse_recipients(request.phones, msg_type, plan)
+        recipients = _parse_recipients(request.phones, msg_type, plan, groups)
         pairs = [(phone, mes) for phone in recipients]
     if not pairs:
+        if groups:  # an empty expansion counts as no valid recipient (http-api.md §2.2)
+            raise SendError(RequestErrorCode.INVALID_PHONE, "no recipients in the groups")
         raise SendError(RequestErrorCode.PARAMETERS, "no recipients")
     return pairs
 
@@ -239,18 +269,32 @@ def _recipient_texts(
 _INVALID = "\0invalid:"
 
 
-def _parse_recipients(text: str, msg_type: MessageType, plan: NumberingPlan) -> list[str]:
-    """Recipients in request order; an invalid one is marked so that it is reported, not sent."""
+def _parse_recipients(
+    text: str, msg_type: MessageType, plan: NumberingPlan, groups: Mapping[int, GroupMembers]
+) -> list[str]:
+    """Recipients in request order, groups expanded in place, each recipient once; an invalid one
+    is marked so that it is reported, not sent. A group the account does not have is error 1."""
     parsed = _parse_list(text, msg_type, plan)
-    if parsed.groups:
-        raise SendError(RequestErrorCode.PARAMETERS, "group not found")
-    recipients = []
+    recipients: dict[str, None] = {}
     for token in parsed.tokens:
         if token.kind is TokenKind.VALID:
-            recipients.append(token.value)
+            recipients[token.value] = None
         elif token.kind is TokenKind.INVALID:
-            recipients.append(_INVALID + (token.raw.strip() or "?"))
-    return recipients
+            recipients[_INVALID + (token.raw.strip() or "?")] = None
+        elif token.kind is TokenKind.GROUP:
+            members = groups.get(int(token.value))
+            if members is None:
+                raise SendError(RequestErrorCode.PARAMETERS, "group not found")
+            recipients.update(dict.fromkeys(_members(members, msg_type, plan)))
+    return list(recipients)
+
+
+def _members(members: GroupMembers, msg_type: MessageType, plan: NumberingPlan) -> list[str]:
+    """A group's recipients for this type: addresses for mail, numbers otherwise (numbers are
+    checked against the plan in use, which may have changed since they were stored)."""
+    if msg_type == MessageType.MAIL:
+        return list(members.mails)
+    return [phone if plan.is_valid(phone) else _INVALID + phone for phone in members.phones]
 
 
 def _parse_list(text: str, msg_type: MessageType, plan: NumberingPlan) -> RecipientList:
@@ -260,7 +304,11 @@ def _parse_list(text: str, msg_type: MessageType, plan: NumberingPlan) -> Recipi
 
 
 def _list_pairs(
-    text: str, nl: bool, msg_type: MessageType, plan: NumberingPlan
+    text: str,
+    nl: bool,
+    msg_type: MessageType,
+    plan: NumberingPlan,
+    groups: Mapping[int, GroupMembers],
 ) -> list[tuple[str, str]]:
     """``list``: lines ``<phones>:<text>``; the first ``:`` ends the phone part (http-api.md §2.2)."""
     pairs: list[tuple[str, str]] = []
@@ -274,7 +322,7 @@ def _list_pairs(
         if nl:
             body = body.replace("\\n", "\n")
         mt.check_mes_length(body, mail=msg_type == MessageType.MAIL)
-        for phone in _parse_recipients(phones, msg_type, plan):
+        for phone in _parse_recipients(phones, msg_type, plan, groups):
             if phone not in seen:
                 seen.add(phone)
                 pairs.append((phone, body))
@@ -319,6 +367,8 @@ class _Pricer:
     terms: AccountTerms
     plan: NumberingPlan
     tariffs: TariffTable
+    blacklist: Mapping[str, BlacklistKind]
+    mass: bool
     texts: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     prices: dict[tuple[str | None, str | None], Decimal | None] = field(default_factory=dict)
 
@@ -359,21 +409,27 @@ def _recipient(phone: str, text: str, pricer: _Pricer, due_at: float) -> Recipie
     country = info.country if info else None
     operator = info.operator if info else None
     price = pricer.price(country, operator)
-    no_route = price is None  # nothing to sell it by: no route for this type and destination
+    status: MessageStatus | None = None
+    err = 0
+    listed = pricer.blacklist.get(phone)
+    if listed is not None and listed.blocks(pricer.mass):
+        status, err = MessageStatus.PROHIBITED, ErrCode.NUMBER_FORBIDDEN_BY_SETTINGS
+    elif price is None:  # nothing to sell it by: no route for this type and destination
+        status, err = MessageStatus.UNAVAILABLE, ErrCode.NO_ROUTE
     return Recipient(
         phone=phone,
         text=final,
         parts=parts,
         encoding=encoding,
-        cost=message_cost(price, parts) if price is not None else Decimal(0),
+        cost=message_cost(price, parts) if price is not None and status is None else Decimal(0),
         due_at=due_at,
         country=country,
         operator=operator,
         operator_orig=info.operator_orig if info else None,
         region=info.region if info else None,
         mccmnc=f"{info.mcc}{info.mnc}" if info and info.mcc else "",
-        status=MessageStatus.UNAVAILABLE if no_route else None,
-        err=ErrCode.NO_ROUTE if no_route else 0,
+        status=status,
+        err=err,
     )
 
 

@@ -9,9 +9,13 @@ from smsgate.config import Settings
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.blacklist import BlacklistService
+from smsgate.services.contacts import ContactService
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.guards import Guards
+from smsgate.services.history import HistoryService
+from smsgate.services.incoming import IncomingService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
@@ -52,3 +56,8 @@ class Services:
     subclients: SubclientService
     templates: TemplateService
     sender_codes: SenderConfirmation
+    # --- contacts (issue 7) ---
+    blacklist: BlacklistService
+    contacts: ContactService
+    history: HistoryService
+    incoming: IncomingService

@@ -19,13 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
+from typing import Protocol
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock, utc_datetime
 from smsgate.domain.codes import DUPLICATE_REQUEST, MessageStatus, MessageType, RequestErrorCode
+from smsgate.domain.contacts import request_group_refs
 from smsgate.domain.sending import (
+    NO_LISTS,
+    AccountLists,
     AccountTerms,
     PreparedSend,
     Recipient,
@@ -46,6 +50,22 @@ from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.repos.messages import NewMessage
 from smsgate.store.schema import accounts
 from smsgate.store.writer import Batched, GroupCommitWriter
+
+# Request errors that carry the request id (http-api.md §2.5).
+_ERRORS_WITH_ID = frozenset(
+    {
+        RequestErrorCode.NO_MONEY,
+        RequestErrorCode.FORBIDDEN,
+        RequestErrorCode.INVALID_PHONE,
+        RequestErrorCode.CANNOT_DELIVER,
+    }
+)
+
+
+class SendLists(Protocol):
+    """The account's contact groups and blacklist as a send needs them (services.contacts)."""
+
+    async def send_lists(self, account_id: int, refs: Sequence[int]) -> AccountLists: ...
 
 
 class CostMode(Enum):
@@ -237,10 +257,12 @@ class SendingService:
         duplicate_limit: int,
         window: float,
         rules: SendRules | None = None,
+        lists: SendLists | None = None,
     ) -> None:
         self._writer = writer
         # Account management (issue 7): shared tariffs and balances, limits, operator templates.
         self._rules = rules
+        self._lists = lists
         self._numbering = numbering
         self._tariffs = tariffs
         self._senders = senders
@@ -263,11 +285,7 @@ class SendingService:
                 raise
             exc.request_id = options.client_id or await self._allocate_id(account)
             raise
-        if self._rules is not None:
-            request = replace(request, signature=await self._rules.signature(account))
-        prepared = await self._prepare(account, replace(request, sender=sender))
-        if self._rules is not None:
-            prepared = await self._rules.shape(account, prepared, request.options.get("userip"))
+        prepared = await self._checked(account, replace(request, sender=sender), options)
         if options.cost is CostMode.PRICE:
             if not prepared.accepted:  # price-only errors never carry an id (§2.5)
                 raise RequestError(summarise(prepared.recipients))
@@ -305,14 +323,34 @@ class SendingService:
             message_ids=tuple(done.message_ids),
         )
 
+    async def _checked(
+        self, account: AccountRecord, request: SendRequest, options: SendOptions
+    ) -> PreparedSend:
+        """The request prepared and shaped by the account's rules (signature, limits, templates)."""
+        if self._rules is not None:
+            request = replace(request, signature=await self._rules.signature(account))
+        try:
+            prepared = await self._prepare(account, request)
+        except RequestError as exc:  # e.g. 7 for groups without members
+            if exc.code in _ERRORS_WITH_ID and options.cost is not CostMode.PRICE:
+                exc.request_id = options.client_id or await self._allocate_id(account)
+            raise
+        if self._rules is not None:
+            prepared = await self._rules.shape(account, prepared, request.options.get("userip"))
+        return prepared
+
     async def _prepare(self, account: AccountRecord, request: SendRequest) -> PreparedSend:
         tariff_plan = await self._rules.tariff_plan(account) if self._rules else account.tariff_plan
         terms = AccountTerms(account.tz_minutes, tariff_plan, account.test_mode)
         plan = await self._numbering.plan()
         tariffs = await self._tariffs.table()
+        lists = NO_LISTS
+        if self._lists is not None:
+            refs = request_group_refs(request.phones, request.list_text)
+            lists = await self._lists.send_lists(account.id, refs)
         try:
             return prepare(
-                request, terms, plan, tariffs, utc_datetime(self._clock.now()), _voice_code
+                request, terms, plan, tariffs, utc_datetime(self._clock.now()), _voice_code, lists
             )
         except SendError as exc:
             raise RequestError(exc.code, exc.detail) from exc

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from smsgate.ingress.http.compat import (
     balance,
+    get,
+    info,
     op_templates,
+    phones,
     send,
     senders,
     status,
@@ -27,4 +30,8 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "senders": CompatEndpoint(senders.handle),
         "templates": CompatEndpoint(templates.handle),
         "op_templates": CompatEndpoint(op_templates.handle),
+        # contacts (issue 7)
+        "phones": CompatEndpoint(phones.handle, large_params=phones.LARGE_PARAMS),
+        "get": CompatEndpoint(get.handle, large_params=get.LARGE_PARAMS),
+        "info": CompatEndpoint(info.handle),
     }
