@@ -24,6 +24,7 @@ from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
 from smsgate.clock import Clock
 from smsgate.config import Settings
+from smsgate.dispatch.exports import ExportRunner
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
@@ -35,6 +36,7 @@ from smsgate.services.auth import Authenticator
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
+from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
@@ -112,6 +114,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                     db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
                 ),
                 metrics=metrics,
+                exports=ExportService(db, writer, clock, settings.exports),  # issue 6
             )
     finally:
         await db.close()
@@ -154,6 +157,17 @@ async def ensure_demo_account(services: Services) -> DemoAccount | None:
 
     await services.writer.submit(mark)
     return DemoAccount(account.login, password, key)
+
+
+def export_runner(services: Services) -> ExportRunner:
+    """The runner of export tasks (issue 6) on this node's services."""
+    return ExportRunner(
+        services.db,
+        services.writer,
+        services.clock,
+        services.settings.exports,
+        node_id=services.guards.node_id,
+    )
 
 
 def simulator_settings(settings: Settings) -> SimulatorSettings:
@@ -232,6 +246,7 @@ class Gateway:
         self._housekeeping: asyncio.Task[None] | None = None
         self._publishing: asyncio.Task[None] | None = None
         self._dispatching: asyncio.Task[None] | None = None
+        self._exporting: asyncio.Task[None] | None = None  # issue 6
         self.simulator: SimulatorChannel | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
@@ -261,6 +276,9 @@ class Gateway:
                 routes=self.services.routes.table,
             )
             self._dispatching = asyncio.create_task(dispatcher.run(), name="dispatcher")
+            self._exporting = asyncio.create_task(  # issue 6
+                export_runner(self.services).run(), name="export-runner"
+            )
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -273,7 +291,7 @@ class Gateway:
             if listener.task is not None:
                 await listener.task
             listener.sock.close()
-        for task in (self._dispatching, self._housekeeping, self._publishing):
+        for task in (self._dispatching, self._exporting, self._housekeeping, self._publishing):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -10,6 +10,7 @@ from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
+from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
@@ -38,3 +39,4 @@ class Services:
     statuses: StatusService
     routes: RouteService
     metrics: Metrics
+    exports: ExportService  # issue 6
