@@ -85,26 +85,35 @@ class ExportRunner:
         self._node_id = node_id
         self._directory = Path(settings.dir)
         self._last_sweep: float | None = None
+        self._running: set[asyncio.Task[RunOutcome]] = set()
 
     async def run(self) -> None:
-        """Forever: sweep expired files now and then, claim what this node has room for, wait."""
-        running: set[asyncio.Task[RunOutcome]] = set()
+        """Forever: a :meth:`step` every ``exports.poll_interval``; runs in progress are cancelled
+        when this is (their leases run out and another runner takes the tasks over)."""
         try:
             while True:
                 try:
-                    await self._sweep_if_due()
-                    free = self._settings.workers - len(running)
-                    for task in await self.claim(limit=free) if free > 0 else []:
-                        started = asyncio.create_task(self.execute(task), name=f"export-{task.id}")
-                        running.add(started)
-                        started.add_done_callback(running.discard)
+                    await self.step()
                 except Exception:  # a database hiccup must not stop the exports for good
                     log.exception("export runner step failed")
                 await self._clock.sleep(self._settings.poll_interval)
         finally:
-            for started in running:
+            for started in self._running:
                 started.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def step(self) -> list[asyncio.Task[RunOutcome]]:
+        """Sweep expired files when due, then start as many tasks as this node has room for
+        (``exports.workers``); the runs started, each in a task this runner owns."""
+        await self._sweep_if_due()
+        free = self._settings.workers - len(self._running)
+        started: list[asyncio.Task[RunOutcome]] = []
+        for task in await self.claim(limit=free) if free > 0 else []:
+            run = asyncio.create_task(self.execute(task), name=f"export-{task.id}")
+            self._running.add(run)
+            run.add_done_callback(self._running.discard)
+            started.append(run)
+        return started
 
     async def run_until_idle(self) -> list[RunOutcome]:
         """Claim and run tasks until none can be claimed (tests, the CLI); the outcomes."""
@@ -131,6 +140,7 @@ class ExportRunner:
                 runner=self._node_id,
                 limit=limit,
                 max_attempts=settings.max_attempts,
+                dialect=self._db.dialect,
                 only_id=only_id,
             )
 

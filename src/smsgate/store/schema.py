@@ -316,6 +316,7 @@ export_tasks = Table(
     Column("rows_written", BigInteger, nullable=False, server_default="0"),
     Column("error", Text, nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # The node that ran (or runs) the task.
     Column("runner", String(64), nullable=True),
     Column("lease_until", UnixTime, nullable=True),
     Index("ix_export_tasks_account_id", "account_id", "id"),

@@ -170,7 +170,7 @@ async def cancel(conn: AsyncConnection, account_id: int, task_id: int, now: floa
             export_tasks.c.id == task_id,
             export_tasks.c.status.in_(_ACTIVE),
         )
-        .values(status=int(ExportStatus.CANCELLED), finished_at=now, lease_until=None, runner=None)
+        .values(status=int(ExportStatus.CANCELLED), finished_at=now, lease_until=None)
     )
     return result.rowcount == 1
 
@@ -196,6 +196,7 @@ async def claim(
     runner: str,
     limit: int,
     max_attempts: int,
+    dialect: str,
     only_id: int | None = None,
 ) -> tuple[list[ExportTask], list[ExportTask]]:
     """Start up to ``limit`` tasks, oldest first, at most one per account and none of an account
@@ -204,7 +205,7 @@ async def claim(
     Returns (tasks now running under this lease, tasks given up: claimed ``max_attempts`` times
     already, now failed). ``only_id`` restricts the claim to one task (the CLI's ``--wait``).
     """
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
     busy = set(
         (
@@ -286,7 +287,6 @@ async def _give_up(
                     finished_at=now,
                     error=error,
                     lease_until=None,
-                    runner=None,
                 )
                 .returning(*_COLUMNS)
             )
@@ -338,7 +338,6 @@ async def finish(
             file_name=file_name,
             rows_written=rows,
             lease_until=None,
-            runner=None,
         )
     )
     return result.rowcount == 1
@@ -355,7 +354,6 @@ async def fail(
             finished_at=now,
             error=error,
             lease_until=None,
-            runner=None,
         )
     )
     return result.rowcount == 1
