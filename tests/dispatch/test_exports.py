@@ -63,9 +63,7 @@ async def current(services: Services, task: ExportTask) -> ExportTask:
     return found
 
 
-async def read_csv(
-    services: Services, task: ExportTask, charset: str = "utf-8"
-) -> list[list[str]]:
+async def read_csv(services: Services, task: ExportTask, charset: str = "utf-8") -> list[list[str]]:
     """The rows of the task's file (the run that finished it)."""
     task = await current(services, task)
     path = stored_path(Path(services.settings.exports.dir), task.id, task.attempts)
@@ -171,7 +169,7 @@ async def test_every_column_in_the_accounts_zone(services: Services, alice: Acco
 
 
 AWKWARD = [
-    ("Привет, \"мир\"!\nВторая строка\r\nтретья", 'комментарий, "в кавычках"'),
+    ('Привет, "мир"!\nВторая строка\r\nтретья', 'комментарий, "в кавычках"'),
     ("plain", None),
     (",,,", "\n"),
     ('"', "Ёжик"),
@@ -331,9 +329,7 @@ async def test_a_task_interrupted_max_attempts_times_fails(
     assert failed.error == "gave up after 2 interrupted runs"
 
 
-async def test_cancelling_a_running_task_stops_it(
-    services: Services, alice: AccountRecord
-) -> None:
+async def test_cancelling_a_running_task_stops_it(services: Services, alice: AccountRecord) -> None:
     await store_many(services, alice.id, 20)
     task = await add(services, alice)
     node = runner(services)
