@@ -145,6 +145,8 @@ def export_cancel(ctx: click.Context, login: str, task_id: int) -> None:
 
 async def _follow(services: Services, task: ExportTask) -> ExportTask:
     """Show a progress bar until the task ends; run it here if nobody else is running it."""
+    if task.status not in (ExportStatus.WAITING, ExportStatus.RUNNING):
+        return task
     running = asyncio.create_task(export_runner(services).run_task(task.id))
     try:
         with click.progressbar(length=1, label=f"export {task.id}", show_pos=True) as bar:
