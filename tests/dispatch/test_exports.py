@@ -12,10 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsgate.app import Gateway
+from smsgate.config import Settings
 from smsgate.dispatch.exports import ExportRunner
 from smsgate.domain.codes import ExportStatus, MessageType
 from smsgate.domain.exports import CSV_COLUMNS, ExportFilters
@@ -26,6 +29,7 @@ from smsgate.store.repos import accounts as account_repo
 from smsgate.store.repos import messages as message_repo
 from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.repos.exports import ExportTask
+from tests.conftest import make_settings
 from tests.support.clock import ManualClock
 from tests.support.exports import START, TEMPLATE, store, store_many
 
@@ -434,3 +438,48 @@ async def test_a_broken_export_directory_fails_the_task(
     failed = await current(services, task)
     assert failed.status == ExportStatus.FAILED and failed.error
     assert "NotADirectoryError" in failed.error
+
+
+# --- in the running gateway --------------------------------------------------------------------
+
+
+async def test_the_gateway_runs_export_tasks_over_a_real_socket(
+    settings: Settings, clock: ManualClock, tmp_path: Path
+) -> None:
+    settings = make_settings(settings.database.url, tmp_path, SMSGATE_HTTP_PORT="0")
+    async with Gateway(settings, clock, only=frozenset({"http"})) as gateway:
+        services = gateway.services
+        assert services is not None
+        alice = await services.accounts.create("alice", "correct-horse-1")
+        await store_many(services, alice.id, 1200)
+        base = f"http://127.0.0.1:{gateway.ports['http']}/sys/downloads.php"
+        auth = {"login": "alice", "psw": "correct-horse-1"}
+        async with httpx.AsyncClient() as client:
+            added = await client.get(
+                base,
+                params=auth
+                | {"add": "1", "name": "m", "start": "1.11.2025", "fmt": "3"}
+                | {"end": "30.11.2025"},
+            )
+            task_id = added.json()["id"]
+            await clock.advance(services.settings.exports.poll_interval)
+            # The runner works on threads and the database; wait for it commit by commit.
+            for _ in range(1000):
+                task = await services.exports.get(alice.id, task_id)
+                if task is not None and task.status == ExportStatus.DONE:
+                    break
+                await services.writer.submit(_nothing)
+            else:
+                pytest.fail("the gateway did not run the task")
+            async with client.stream(
+                "GET", base, params=auth | {"get_file": "1", "id": str(task_id)}
+            ) as response:
+                assert response.headers["content-disposition"] == (
+                    f"attachment; filename=export_{task_id}.csv"
+                )
+                body = b"".join([chunk async for chunk in response.aiter_bytes()])
+    assert body.count(b"\r\n") == 1201
+
+
+async def _nothing(conn: AsyncConnection) -> None:
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -174,22 +176,60 @@ def test_record_fields_in_column_order() -> None:
     )
     record = CsvRowFormatter(0).record(row)
     assert dict(zip(CSV_COLUMNS, record, strict=True)) == {
-        "int_id": 7,
+        "int_id": "7",
         "id": "a1",
         "phone": "79161234567",
-        "sender": None,
+        "sender": "",
         "message": "hi",
-        "comment": None,
-        "type": 0,
+        "comment": "",
+        "type": "0",
         "send_date": "01.01.1970 03:00:00",
         "last_date": "01.01.1970 03:01:00",
-        "status": 1,
+        "status": "1",
         "status_name": "Доставлено",
-        "err": 0,
-        "sms_cnt": 1,
+        "err": "0",
+        "sms_cnt": "1",
         "cost": "2.50",
         "country": "RU",
         "operator": "MTS",
         "region": "",
         "mccmnc": "25001",
     }
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=30) | st.sampled_from(
+    ["", ",", '"', "\r\n", "\n", "\r", 'a,"b"\nc', " lead", "trail "]
+)
+
+
+@given(_TEXT, _TEXT, _TEXT, st.none() | _TEXT, st.none() | _TEXT)
+def test_line_is_rfc_4180_and_reads_back(
+    client_id: str, phone: str, text: str, sender: str | None, comment: str | None
+) -> None:
+    row = (
+        1,
+        client_id,
+        phone,
+        sender,
+        text,
+        comment,
+        0,
+        0.0,
+        0.0,
+        1,
+        0,
+        1,
+        0,
+        None,
+        "MTS",
+        None,
+        "",
+    )
+    formatter = CsvRowFormatter(0)
+    line = formatter.line(row)
+    assert line.endswith("\r\n")
+    (parsed,) = list(csv.reader(io.StringIO(line, newline="")))
+    assert parsed == formatter.record(row)
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerow(formatter.record(row))
+    assert line == buffer.getvalue()  # what the csv module itself would write

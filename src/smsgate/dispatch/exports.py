@@ -24,9 +24,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -176,9 +177,8 @@ class ExportRunner:
 
     async def _export(self, task: ExportTask) -> RunOutcome:
         tz_minutes = await self._tz_minutes(task.account_id)
-        filters = task.filters
         async with self._db.read() as conn:
-            bounds = await repo.id_range(conn, task.account_id, filters)
+            bounds = await repo.id_range(conn, task.account_id, task.filters)
         low, high, expected = bounds if bounds is not None else (1, 0, 0)
         await self._renew(task, 0, expected)
         file = CsvExportFile(
@@ -191,27 +191,14 @@ class ExportRunner:
         try:
             await asyncio.to_thread(file.open)
             last_progress = self._clock.monotonic()
-            after_id, limit = low - 1, self._settings.batch_rows
-            while after_id < high:
-                async with self._db.read() as conn:
-                    batch = await repo.message_batch(
-                        conn,
-                        task.account_id,
-                        filters,
-                        after_id=after_id,
-                        upto_id=high,
-                        limit=limit,
-                    )
-                if not batch:
-                    break
-                await asyncio.to_thread(file.write, batch)
-                rows, batches, largest = rows + len(batch), batches + 1, max(largest, len(batch))
-                after_id = _message_id(batch[-1])
-                if len(batch) < limit:
-                    break
-                if self._clock.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
-                    await self._renew(task, rows)
-                    last_progress = self._clock.monotonic()
+            async with contextlib.aclosing(self._batches(task, low, high)) as stream:
+                async for batch in stream:
+                    await asyncio.to_thread(file.write, batch)
+                    rows, batches = rows + len(batch), batches + 1
+                    largest = max(largest, len(batch))
+                    if self._clock.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
+                        await self._renew(task, rows)
+                        last_progress = self._clock.monotonic()
             await self._renew(task, rows)
             await asyncio.to_thread(file.publish)
         except BaseException:
@@ -219,6 +206,36 @@ class ExportRunner:
             raise
         await self._finish(task, rows, file.final)
         return RunOutcome(task.id, ExportStatus.DONE, rows, batches, largest)
+
+    async def _batches(
+        self, task: ExportTask, low: int, high: int
+    ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
+        """The matching messages with ids in [low, high], in id order, ``exports.batch_rows`` at a
+        time. The next batch is read while the caller writes the current one: at most two
+        batches are in memory, and reading overlaps with formatting."""
+        limit, filters = self._settings.batch_rows, task.filters
+
+        async def read(after_id: int) -> Sequence[Sequence[Any]]:
+            async with self._db.read() as conn:
+                return await repo.message_batch(
+                    conn, task.account_id, filters, after_id=after_id, upto_id=high, limit=limit
+                )
+
+        pending = asyncio.create_task(read(low - 1)) if low <= high else None
+        try:
+            while pending is not None:
+                batch = await pending
+                pending = None
+                if not batch:
+                    return
+                last_id = _message_id(batch[-1])
+                if len(batch) == limit and last_id < high:
+                    pending = asyncio.create_task(read(last_id))
+                yield batch
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
 
     async def _finish(self, task: ExportTask, rows: int, final: Path) -> None:
         now = self._clock.now()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy import BigInteger, and_, func, insert, or_, select, text, type_coerce, update
 from sqlalchemy.engine import RowMapping
@@ -465,7 +466,7 @@ async def message_batch(
     after_id: int,
     upto_id: int,
     limit: int,
-) -> Sequence[Sequence[object]]:
+) -> Sequence[Sequence[Any]]:
     """The next ``limit`` matching messages with ``after_id < id <= upto_id``, in id order, as
     tuples in ``domain.exports.MESSAGE_FIELDS`` order."""
     # ``account_id + 0`` keeps the planners off the (account, created) index for this query: with
