@@ -29,6 +29,7 @@ from smsgate.store.repos import accounts as account_repo
 from smsgate.store.repos import messages as message_repo
 from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.repos.exports import ExportTask
+from smsgate.store.repos.messages import NewMessage
 from tests.conftest import make_settings
 from tests.support.clock import ManualClock
 from tests.support.exports import START, TEMPLATE, store, store_many
@@ -126,6 +127,26 @@ async def test_export_reads_in_bounded_batches_in_id_order(
     assert done.status == ExportStatus.DONE
     assert (done.file_name, done.rows_expected, done.rows_written) == ("export_1.csv", 3000, 3000)
     assert done.runner == "node-a" and done.started_at == services.clock.now()
+
+
+async def test_an_account_sparse_among_anothers_messages(
+    services: Services, alice: AccountRecord, bob: AccountRecord
+) -> None:
+    """Every 25th message is alice's: the reads widen their window and still miss none."""
+    rows = [
+        with_account(TEMPLATE, alice if n % 25 == 0 else bob, client_id=str(n)) for n in range(2500)
+    ]
+    ids = await store(services, rows)
+    wanted = [message_id for n, message_id in enumerate(ids) if n % 25 == 0]
+    task = await add(services, alice)
+    (outcome,) = await runner(services, batch_rows=20).run_until_idle()
+    assert outcome.rows == len(wanted) == 100
+    assert [int(row[0]) for row in (await read_csv(services, task))[1:]] == wanted
+    assert outcome.largest_batch <= 20
+
+
+def with_account(template: NewMessage, account: AccountRecord, **changes: Any) -> NewMessage:
+    return replace(template, account_id=account.id, **changes)
 
 
 async def test_every_column_in_the_accounts_zone(services: Services, alice: AccountRecord) -> None:

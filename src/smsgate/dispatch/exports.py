@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 1.0
 SWEEP_INTERVAL_S = 60.0
+MAX_WINDOW_FACTOR = 8
 DAY_S = 86400.0
 _STATUSES = {int(status): status for status in ExportStatus}
 _RUN_FILE = re.compile(r"^\.?(\d+)-(\d+)\.csv(\.part)?$")
@@ -210,28 +211,43 @@ class ExportRunner:
     async def _batches(
         self, task: ExportTask, low: int, high: int
     ) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
-        """The matching messages with ids in [low, high], in id order, ``exports.batch_rows`` at a
-        time. The next batch is read while the caller writes the current one: at most two
-        batches are in memory, and reading overlaps with formatting."""
-        limit, filters = self._settings.batch_rows, task.filters
+        """The matching messages with ids in [low, high], in id order, at most
+        ``exports.batch_rows`` at a time.
 
-        async def read(after_id: int) -> Sequence[Sequence[Any]]:
+        Each query walks a window of the primary key (``repo.message_batch``): a plan that stays
+        an index range scan on both back ends whatever the statistics say. The window starts at
+        one batch of ids and widens (up to eight) while the account's messages are sparse among
+        others'. The next query runs while the caller writes the current batch: at most two
+        batches are in memory, and reading overlaps with formatting.
+        """
+        limit, filters = self._settings.batch_rows, task.filters
+        widest = limit * MAX_WINDOW_FACTOR
+
+        async def read(after_id: int, upto_id: int) -> Sequence[Sequence[Any]]:
             async with self._db.read() as conn:
                 return await repo.message_batch(
-                    conn, task.account_id, filters, after_id=after_id, upto_id=high, limit=limit
+                    conn, task.account_id, filters, after_id=after_id, upto_id=upto_id, limit=limit
                 )
 
-        pending = asyncio.create_task(read(low - 1)) if low <= high else None
+        after_id, window = low - 1, limit
+        pending: asyncio.Task[Sequence[Sequence[Any]]] | None = asyncio.create_task(
+            read(after_id, min(after_id + window, high))
+        )
         try:
             while pending is not None:
                 batch = await pending
                 pending = None
-                if not batch:
-                    return
-                last_id = _message_id(batch[-1])
-                if len(batch) == limit and last_id < high:
-                    pending = asyncio.create_task(read(last_id))
-                yield batch
+                upto_id = min(after_id + window, high)
+                if len(batch) == limit:
+                    after_id = _message_id(batch[-1])  # the window may hold more
+                else:
+                    after_id = upto_id
+                    if len(batch) < limit // 2:
+                        window = min(window * 2, widest)
+                if after_id < high:
+                    pending = asyncio.create_task(read(after_id, min(after_id + window, high)))
+                if batch:
+                    yield batch
         finally:
             if pending is not None:
                 pending.cancel()

@@ -468,10 +468,13 @@ async def message_batch(
     limit: int,
 ) -> Sequence[Sequence[Any]]:
     """The next ``limit`` matching messages with ``after_id < id <= upto_id``, in id order, as
-    tuples in ``domain.exports.MESSAGE_FIELDS`` order."""
-    # ``account_id + 0`` keeps the planners off the (account, created) index for this query: with
-    # it, each batch would re-read the whole period and sort it; walking the primary key range
-    # from ``after_id`` reads every row once over the whole export.
+    tuples in ``domain.exports.MESSAGE_FIELDS`` order.
+
+    Callers keep ``upto_id - after_id`` within a few batches: a narrow primary-key range keeps
+    PostgreSQL on the index (with a wide one it may sort the whole range for every batch).
+    ``account_id + 0`` keeps SQLite off the (account, created) index for this query: with it,
+    every batch would read and sort the whole period again.
+    """
     conditions = _matching(account_id, filters)
     conditions[0] = messages.c.account_id + 0 == account_id
     statement = (
