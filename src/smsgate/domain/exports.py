@@ -78,6 +78,11 @@ _STORED_STATUSES = frozenset(int(s) for s in MessageStatus if s is not MessageSt
 _TYPES = frozenset(int(t) for t in MessageType)
 _MEMO_LIMIT = 4096
 _SEPARATORS = len(CSV_COLUMNS) - 1
+_FREE_TEXT = tuple(
+    CSV_COLUMNS.index(name)
+    for name in ("id", "phone", "sender", "message", "comment", "status_name", "country")
+    + ("operator", "region", "mccmnc")
+)
 _DAY_S = 86400
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -204,6 +209,9 @@ class CsvRowFormatter:
         self._offset_s = int(offset.total_seconds())
         self._days: dict[int, str] = {}
         self._costs: dict[int, str] = {}
+        # Rows come in id order, nearly in time order: most share the previous row's day.
+        self._day: int | None = None
+        self._prefix = ""
 
     def line(self, row: Sequence[Any]) -> str:
         """One CSV line, CRLF included (RFC 4180: fields with ``,`` ``"`` CR or LF are quoted, with
@@ -211,7 +219,10 @@ class CsvRowFormatter:
         fields = self.record(row)
         joined = ",".join(fields)
         if joined.count(",") != _SEPARATORS or '"' in joined or "\n" in joined or "\r" in joined:
-            joined = ",".join([_quoted(field) for field in fields])
+            # Only the free-text columns can hold these; numbers and dates never do.
+            for index in _FREE_TEXT:
+                fields[index] = _quoted(fields[index])
+            joined = ",".join(fields)
         return joined + "\r\n"
 
     def record(self, row: Sequence[Any]) -> list[str]:
@@ -264,16 +275,19 @@ class CsvRowFormatter:
     def date(self, unix_seconds: float) -> str:
         """``DD.MM.YYYY hh:mm:ss`` in the account's zone; fractions of a second dropped."""
         day, rest = divmod(math.floor(unix_seconds) + self._offset_s, _DAY_S)
-        prefix = self._days.get(day)
-        if prefix is None:
-            if len(self._days) >= _MEMO_LIMIT:
-                self._days.clear()
-            moment = _EPOCH + timedelta(days=day)
-            prefix = f"{moment.day:02d}.{moment.month:02d}.{moment.year:04d} "
-            self._days[day] = prefix
+        if day != self._day:
+            prefix = self._days.get(day)
+            if prefix is None:
+                if len(self._days) >= _MEMO_LIMIT:
+                    self._days.clear()
+                moment = _EPOCH + timedelta(days=day)
+                prefix = f"{moment.day:02d}.{moment.month:02d}.{moment.year:04d} "
+                self._days[day] = prefix
+            self._day, self._prefix = day, prefix
         hour, rest = divmod(rest, 3600)
         minute, second = divmod(rest, 60)
-        return prefix + _TWO_DIGITS[hour] + ":" + _TWO_DIGITS[minute] + ":" + _TWO_DIGITS[second]
+        two = _TWO_DIGITS
+        return self._prefix + two[hour] + ":" + two[minute] + ":" + two[second]
 
 
 def _quoted(field: str) -> str:
