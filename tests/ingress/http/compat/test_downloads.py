@@ -530,6 +530,38 @@ async def test_fifteenth_concurrent_request_is_error_9(
     assert services.guards.in_progress("alice") == 0
 
 
+async def test_requests_in_progress_on_other_nodes_count_too(
+    services: Services,
+    client: httpx.AsyncClient,
+    app: Starlette,
+    clock: ManualClock,
+    alice: AccountRecord,
+) -> None:
+    """Four downloads held here and ten requests in progress on another node: the next is
+    refused; once that node's count is stale, it is not (http-api.md §1.7, across nodes)."""
+    task_id = await add(client)
+    await run_all(services)
+
+    async def other_node(conn: AsyncConnection) -> None:
+        await guard_repo.publish_inflight(conn, "node-b", {"alice": 10}, clock.now())
+
+    await services.writer.submit(other_node)
+    await clock.advance(services.settings.limits.concurrent_publish)  # read the store again
+    credentials = f"login=alice&psw={PASSWORD}&get_file=1&id={task_id}"
+    downloads = [hold(app, f"{credentials}&n={n}") for n in range(4)]
+    try:
+        await asyncio.gather(*(held.started.wait() for held in downloads))
+        response = await call(client, get_list="1", fmt="3")
+        assert response.json() == error(9, "too many concurrent requests")
+        await clock.advance(services.settings.limits.concurrent_stale + 1)
+        response = await call(client, get_list="1", fmt="3")
+        assert response.json()[0]["id"] == task_id
+    finally:
+        for held in downloads:
+            held.release.set()
+        await asyncio.gather(*(held.task for held in downloads if held.task is not None))
+
+
 # --- tenant isolation ------------------------------------------------------------------------
 
 
