@@ -10,8 +10,9 @@ Crash safety: a runner that dies leaves its task running with a lease that runs 
 takes the task over as a new run (a new ``attempts`` number, a file of its own). The dead run's
 progress writes and its result are refused from then on, so a task is never finished twice, and a
 task interrupted ``exports.max_attempts`` times is failed rather than retried forever. The lease is
-renewed with the progress at most every ``PROGRESS_INTERVAL_S``; that is also when a run notices it
-was cancelled.
+renewed with the progress about every ``PROGRESS_INTERVAL_S`` (more often with a short lease); that
+is also when a run notices it was cancelled. A run stopped with its gateway keeps its lease until it
+runs out; then the task is taken over.
 
 Files are removed ``exports.retention_days`` after their task finished (the task stays, status 2,
 and downloads answer error 5); partial and finished files of runs that are no longer current are
@@ -88,6 +89,8 @@ class ExportRunner:
         self._directory = Path(settings.dir)
         self._last_sweep: float | None = None
         self._running: set[asyncio.Task[RunOutcome]] = set()
+        # Renew well before the lease runs out, and often enough for a progress bar.
+        self._renew_every = min(PROGRESS_INTERVAL_S, settings.lease / 3)
 
     async def run(self) -> None:
         """Forever: a :meth:`step` every ``exports.poll_interval``; runs in progress are cancelled
@@ -197,7 +200,7 @@ class ExportRunner:
                     await asyncio.to_thread(file.write, batch)
                     rows, batches = rows + len(batch), batches + 1
                     largest = max(largest, len(batch))
-                    if self._clock.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
+                    if self._clock.monotonic() - last_progress >= self._renew_every:
                         await self._renew(task, rows)
                         last_progress = self._clock.monotonic()
             await self._renew(task, rows)
@@ -220,6 +223,8 @@ class ExportRunner:
         others'. The next query runs while the caller writes the current batch: at most two
         batches are in memory, and reading overlaps with formatting.
         """
+        if low > high:
+            return
         limit, filters = self._settings.batch_rows, task.filters
         widest = limit * MAX_WINDOW_FACTOR
 
