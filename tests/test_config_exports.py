@@ -14,7 +14,7 @@ def test_defaults_put_the_files_under_the_data_dir(tmp_path: Path) -> None:
     exports = load_settings(None, {}, cwd=tmp_path).exports
     assert exports.dir == str(tmp_path / "var" / "exports")
     assert (exports.retention_days, exports.batch_rows, exports.workers) == (7, 5000, 2)
-    assert (exports.poll_interval, exports.lease, exports.max_queued) == (2, 60, 20)
+    assert (float(exports.poll_interval), float(exports.lease), exports.max_queued) == (2, 60, 20)
     moved = load_settings(None, {"SMSGATE_DATA_DIR": "/srv/smsgate"}, cwd=tmp_path).exports
     assert moved.dir == "/srv/smsgate/exports"
 
@@ -26,7 +26,11 @@ def test_directory_and_durations_from_file_and_environment(tmp_path: Path) -> No
         config, {"SMSGATE_EXPORTS_POLL_INTERVAL": "500ms"}, cwd=tmp_path
     ).exports
     assert exports.dir == str(tmp_path / "csv")  # relative: from the working directory
-    assert (exports.lease, exports.retention_days, exports.poll_interval) == (300, 30, 0.5)
+    assert (float(exports.lease), exports.retention_days, float(exports.poll_interval)) == (
+        300,
+        30,
+        0.5,
+    )
     absolute = load_settings(None, {"SMSGATE_EXPORTS_DIR": "/data/exports"}, cwd=tmp_path)
     assert absolute.exports.dir == "/data/exports"
 

@@ -413,7 +413,7 @@ async def test_files_are_removed_after_retention_and_the_task_stays(
     assert expired.status == ExportStatus.DONE and expired.file_removed_at == clock.now()
     for lookup in ({"task_id": task.id}, {"name": "export_1.csv"}):
         with pytest.raises(RequestError) as refused:
-            await services.exports.open_file(alice.id, **lookup)  # type: ignore[arg-type]
+            await services.exports.open_file(alice.id, **lookup)
         assert refused.value.code == 5
 
 

@@ -6,7 +6,7 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass, field
 from dataclasses import replace as with_changes
 from typing import Any
@@ -486,7 +486,7 @@ def hold(app: Starlette, query: str) -> HeldRequest:
         await held.release.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.body":
             held.body += message.get("body", b"")
             if not held.started.is_set():
