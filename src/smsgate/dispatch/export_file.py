@@ -41,8 +41,8 @@ class CsvExportFile:
         self._write("".join([line(row) for row in rows]))
 
     def _write(self, text: str) -> None:
-        # A batch is encoded and written in one go: far cheaper than a trip through a text file's
-        # encoder for every row. errors="replace": see the module docstring.
+        # A batch is encoded and written in one go, one call instead of one per row.
+        # errors="replace": see the module docstring.
         assert self._file is not None, "open() first"
         self._file.write(text.encode(self._charset, "replace"))
 
