@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from smsgate.services.container import Services
-from tests.conftest import TEST_ENV
 from tests.support.exports import store_many
+from tests.support.gateway import gateway_env
+from tests.test_cli import smsgate
 
-SMSGATE = [sys.executable, "-m", "smsgate"]
 PERIOD = ["--start", "01.11.2025", "--end", "30.11.2025"]
 
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        **TEST_ENV,
-        "SMSGATE_DATABASE_URL": database_url,
-        "SMSGATE_DATA_DIR": str(tmp_path / "var"),
-        "SMSGATE_EXPORTS_BATCH_ROWS": "100",
-    }
-
-
-def smsgate(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(  # noqa: S603 - our own command
-        [*SMSGATE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result
+    return gateway_env(database_url, tmp_path, SMSGATE_EXPORTS_BATCH_ROWS="100")
 
 
 async def test_create_wait_list_get_and_cancel(

@@ -24,7 +24,6 @@ from smsgate.services.container import Services
 from smsgate.store.repos.exports import ExportTask
 
 POLL_S = 0.3
-_STATUSES = {int(status): status for status in ExportStatus}
 
 
 @click.group()
@@ -86,7 +85,7 @@ def export_list(ctx: click.Context, login: str, after_id: int, cnt: int) -> None
         click.echo("id\tstatus\tcreated\trows\tfile\tname")
         for task in tasks:
             created = format_date(task.created_at, account.tz_minutes)
-            state = _STATUSES[task.status].name.lower()
+            state = ExportStatus.of(task.status).name.lower()
             click.echo(
                 f"{task.id}\t{state}\t{created}\t{task.rows_written}\t"
                 f"{task.file_name or ''}\t{task.name}"
@@ -116,7 +115,9 @@ def export_get(ctx: click.Context, login: str, task_id: int, output: str | None)
             raise click.ClickException(f"no export task {task_id} of {account.login}")
         task = await _follow(services, task)
         if task.status != ExportStatus.DONE:
-            raise click.ClickException(f"task {task_id} is {_STATUSES[task.status].name.lower()}")
+            raise click.ClickException(
+                f"task {task_id} is {ExportStatus.of(task.status).name.lower()}"
+            )
         file = await services.exports.open_file(account.id, task_id=task_id)
         target = Path(output or file.name)
         try:

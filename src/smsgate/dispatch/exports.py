@@ -51,7 +51,6 @@ PROGRESS_INTERVAL_S = 1.0
 SWEEP_INTERVAL_S = 60.0
 MAX_WINDOW_FACTOR = 8
 DAY_S = 86400.0
-_STATUSES = {int(status): status for status in ExportStatus}
 _RUN_FILE = re.compile(r"^\.?(\d+)-(\d+)\.csv(\.part)?$")
 
 
@@ -296,7 +295,7 @@ class ExportRunner:
     async def _status_now(self, task: ExportTask) -> ExportStatus:
         async with self._db.read() as conn:
             current = await repo.get_task(conn, task.account_id, task.id)
-        return _STATUSES[current.status] if current is not None else ExportStatus.CANCELLED
+        return ExportStatus.of(current.status) if current is not None else ExportStatus.CANCELLED
 
     # --- retention ------------------------------------------------------------------------------
 

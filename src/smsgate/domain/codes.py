@@ -154,3 +154,11 @@ class ExportStatus(IntEnum):
     DONE = (2, "Готово")
     CANCELLED = (3, "Отменено")
     FAILED = (4, "Ошибка")
+
+    @classmethod
+    def of(cls, code: int) -> ExportStatus:
+        """The member for a stored code; ValueError for any other."""
+        for status in cls:
+            if status == code:
+                return status
+        raise ValueError(f"not an export task status: {code}")

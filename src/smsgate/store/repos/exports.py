@@ -283,12 +283,7 @@ async def _give_up(
             await conn.execute(
                 update(export_tasks)
                 .where(export_tasks.c.id == task_id, _claimable(now))
-                .values(
-                    status=int(ExportStatus.FAILED),
-                    finished_at=now,
-                    error=error,
-                    lease_until=None,
-                )
+                .values(**_ended(ExportStatus.FAILED, now), error=error)
                 .returning(*_COLUMNS)
             )
         )
@@ -306,6 +301,16 @@ def _current_run(task_id: int, attempt: int) -> ColumnElement[bool]:
     )
 
 
+async def _update_current_run(
+    conn: AsyncConnection, task_id: int, attempt: int, values: dict[str, object]
+) -> bool:
+    """Apply ``values`` if run ``attempt`` is still the task's current, running one."""
+    result = await conn.execute(
+        update(export_tasks).where(_current_run(task_id, attempt)).values(**values)
+    )
+    return result.rowcount == 1
+
+
 async def renew(
     conn: AsyncConnection,
     task_id: int,
@@ -320,44 +325,30 @@ async def renew(
     values: dict[str, object] = {"lease_until": lease_until, "rows_written": rows_written}
     if rows_expected is not None:
         values["rows_expected"] = rows_expected
-    result = await conn.execute(
-        update(export_tasks).where(_current_run(task_id, attempt)).values(**values)
-    )
-    return result.rowcount == 1
+    return await _update_current_run(conn, task_id, attempt, values)
 
 
 async def finish(
     conn: AsyncConnection, task_id: int, attempt: int, *, now: float, file_name: str, rows: int
 ) -> bool:
     """Done (status 2) with its file; False when the run is no longer current."""
-    result = await conn.execute(
-        update(export_tasks)
-        .where(_current_run(task_id, attempt))
-        .values(
-            status=int(ExportStatus.DONE),
-            finished_at=now,
-            file_name=file_name,
-            rows_written=rows,
-            lease_until=None,
-        )
+    values: dict[str, object] = {"file_name": file_name, "rows_written": rows}
+    return await _update_current_run(
+        conn, task_id, attempt, _ended(ExportStatus.DONE, now) | values
     )
-    return result.rowcount == 1
 
 
 async def fail(
     conn: AsyncConnection, task_id: int, attempt: int, *, now: float, error: str
 ) -> bool:
-    result = await conn.execute(
-        update(export_tasks)
-        .where(_current_run(task_id, attempt))
-        .values(
-            status=int(ExportStatus.FAILED),
-            finished_at=now,
-            error=error,
-            lease_until=None,
-        )
+    """Failed (status 4) with the error; False when the run is no longer current."""
+    return await _update_current_run(
+        conn, task_id, attempt, _ended(ExportStatus.FAILED, now) | {"error": error}
     )
-    return result.rowcount == 1
+
+
+def _ended(status: ExportStatus, now: float) -> dict[str, object]:
+    return {"status": int(status), "finished_at": now, "lease_until": None}
 
 
 async def expired_files(conn: AsyncConnection, finished_before: float) -> list[ExportTask]:

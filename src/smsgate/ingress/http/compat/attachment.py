@@ -48,6 +48,3 @@ class AttachmentReply:
                 yield encoder.encode(decoder.decode(b"", final=True), final=True)
         finally:
             self.file.close()
-
-    def close(self) -> None:
-        self.file.close()
