@@ -25,6 +25,7 @@ from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
 from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.dispatch.connectors import ConnectorLimits, Connectors
+from smsgate.dispatch.exports import ExportRunner
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
@@ -42,6 +43,7 @@ from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
+from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.incoming import IncomingService
@@ -147,6 +149,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 contacts=contacts,
                 history=HistoryService(db),
                 incoming=IncomingService(db, writer, clock),
+                exports=ExportService(db, writer, clock, settings.exports),  # issue 6
             )
     finally:
         await db.close()
@@ -189,6 +192,17 @@ async def ensure_demo_account(services: Services) -> DemoAccount | None:
 
     await services.writer.submit(mark)
     return DemoAccount(account.login, password, key)
+
+
+def export_runner(services: Services) -> ExportRunner:
+    """The runner of export tasks (issue 6) on this node's services."""
+    return ExportRunner(
+        services.db,
+        services.writer,
+        services.clock,
+        services.settings.exports,
+        node_id=services.guards.node_id,
+    )
 
 
 def simulator_settings(settings: Settings) -> SimulatorSettings:
@@ -275,6 +289,7 @@ class Gateway:
         self._housekeeping: asyncio.Task[None] | None = None
         self._publishing: asyncio.Task[None] | None = None
         self._dispatching: asyncio.Task[None] | None = None
+        self._exporting: asyncio.Task[None] | None = None  # issue 6
         self.simulator: SimulatorChannel | None = None
         self.smtp: SmtpServer | None = None
         self.smpp: SmppServer | None = None
@@ -315,6 +330,9 @@ class Gateway:
                 routes=self.services.routes.table,
             )
             self._dispatching = asyncio.create_task(dispatcher.run(), name="dispatcher")
+            self._exporting = asyncio.create_task(  # issue 6
+                export_runner(self.services).run(), name="export-runner"
+            )
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -327,7 +345,7 @@ class Gateway:
             if listener.task is not None:
                 await listener.task
             listener.sock.close()
-        for task in (self._dispatching, self._housekeeping, self._publishing):
+        for task in (self._dispatching, self._exporting, self._housekeeping, self._publishing):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -178,6 +178,33 @@ class SimulatorConfig:
     window: int = 1000
 
 
+# --- exports (issue 6) ---
+@dataclass(frozen=True, slots=True)
+class ExportSettings:
+    """Deferred exports behind downloads.php (http-api.md §13)."""
+
+    # Where finished files live; empty: ``<data_dir>/exports``. Several nodes serving downloads
+    # must share it (a node answers error 5 for a file it cannot see).
+    dir: str = ""
+    # Files are removed this long after their task finished (the task stays, status 2).
+    retention_days: int = 7
+    # How often the runner looks for waiting tasks.
+    poll_interval: Seconds = Seconds(2)
+    # A running task whose runner has not renewed its lease for this long is taken over.
+    lease: Seconds = Seconds(60)
+    # Messages read from the store per query; memory use of a running export is bounded by it.
+    batch_rows: int = 5000
+    # Tasks one node runs at once (never two of one account).
+    workers: int = 2
+    # A task whose runner died this many times is marked failed instead of being run again.
+    max_attempts: int = 3
+    # Tasks an account may have waiting or running; one more is refused with error 9.
+    max_queued: int = 20
+
+
+# --- end exports ---
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
@@ -201,6 +228,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    exports: ExportSettings = field(default_factory=ExportSettings)  # issue 6
 
 
 def load_settings(
@@ -329,7 +357,32 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         settings,
         data_dir=str(data_dir),
         database=dataclasses.replace(settings.database, url=url),
+        exports=_export_settings(settings.exports, data_dir, cwd),  # issue 6
     )
+
+
+def _export_settings(exports: ExportSettings, data_dir: Path, cwd: Path) -> ExportSettings:
+    """Issue 6: the export directory made absolute (default ``<data_dir>/exports``; a relative one
+    is read from the working directory, like ``data_dir``), numbers checked."""
+    for key, value in (
+        ("exports.retention_days", exports.retention_days),
+        ("exports.batch_rows", exports.batch_rows),
+        ("exports.workers", exports.workers),
+        ("exports.max_attempts", exports.max_attempts),
+        ("exports.max_queued", exports.max_queued),
+    ):
+        if value < 1:
+            raise ConfigError(key, f"expected a positive integer, got {value}")
+    for key, duration in (
+        ("exports.poll_interval", exports.poll_interval),
+        ("exports.lease", exports.lease),
+    ):
+        if duration <= 0:
+            raise ConfigError(key, "expected a positive duration")
+    directory = Path(exports.dir) if exports.dir.strip() else data_dir / "exports"
+    if not directory.is_absolute():
+        directory = cwd / directory
+    return dataclasses.replace(exports, dir=str(directory))
 
 
 def _validate_network(settings: Settings) -> None:

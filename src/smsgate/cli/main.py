@@ -28,6 +28,7 @@ from smsgate.cli.catalog import numbering, route, sender
 from smsgate.cli.common import run_async, settings_of
 from smsgate.cli.contacts import contacts
 from smsgate.cli.email2sms import email2sms
+from smsgate.cli.exports import export
 from smsgate.cli.tariffs import tariff
 from smsgate.cli.templates import optemplate  # issue 7
 from smsgate.clock import SystemClock
@@ -124,5 +125,5 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         await gateway.wait()
 
 
-for _group in (account, tariff, numbering, sender, route, email2sms, optemplate, contacts):
+for _group in (account, tariff, numbering, sender, route, email2sms, optemplate, contacts, export):
     main.add_command(_group)

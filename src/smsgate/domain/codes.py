@@ -133,3 +133,32 @@ class Currency(IntEnum):
     EUR = (3, "EUR")
     UAH = (4, "UAH")
     KZT = (5, "KZT")
+
+
+# --- export tasks (issue 6) ---------------------------------------------------------------------
+
+
+class ExportStatus(IntEnum):
+    """States of a deferred export task, downloads.php (codes.md §5.1)."""
+
+    russian: str
+
+    def __new__(cls, value: int, russian: str) -> ExportStatus:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.russian = russian
+        return member
+
+    WAITING = (0, "Ожидает")
+    RUNNING = (1, "Выполняется")
+    DONE = (2, "Готово")
+    CANCELLED = (3, "Отменено")
+    FAILED = (4, "Ошибка")
+
+    @classmethod
+    def of(cls, code: int) -> ExportStatus:
+        """The member for a stored code; ValueError for any other."""
+        for status in cls:
+            if status == code:
+                return status
+        raise ValueError(f"not an export task status: {code}")

@@ -13,6 +13,7 @@ from smsgate.services.blacklist import BlacklistService
 from smsgate.services.contacts import ContactService
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
+from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.incoming import IncomingService
@@ -61,3 +62,4 @@ class Services:
     contacts: ContactService
     history: HistoryService
     incoming: IncomingService
+    exports: ExportService  # issue 6

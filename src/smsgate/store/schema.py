@@ -525,3 +525,43 @@ incoming = Table(
     Index("ix_incoming_account_id_id", "account_id", "id"),
     Index("ix_incoming_account_id_received_at", "account_id", "received_at"),
 )
+
+# --- exports (issue 6) --------------------------------------------------------------------------
+
+# Deferred export tasks (downloads.php, http-api.md §13). A running task is leased to one runner
+# (``runner``, ``lease_until``); ``attempts`` numbers the runs, and only the run whose number is
+# still current may record progress or the result, so a task taken over is never finished twice.
+export_tasks = Table(
+    "export_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    # Filters: messages created in [period_start, period_end), optionally only these recipients,
+    # statuses and types (comma lists; empty: any).
+    Column("period_start", UnixTime, nullable=False),
+    Column("period_end", UnixTime, nullable=False),
+    Column("phones", Text, nullable=False, server_default=""),
+    Column("statuses", String(200), nullable=False, server_default=""),
+    Column("types", String(200), nullable=False, server_default=""),
+    # The file's character set: the ``charset`` of the request that created the task.
+    Column("charset", String(16), nullable=False),
+    # codes.md §5.1: 0 waiting, 1 running, 2 done, 3 cancelled, 4 failed.
+    Column("status", SmallInteger, nullable=False),
+    Column("created_at", UnixTime, nullable=False),
+    Column("started_at", UnixTime, nullable=True),
+    Column("finished_at", UnixTime, nullable=True),
+    Column("file_name", String(64), nullable=True),
+    # Set when retention removed the file (downloads then answer error 5).
+    Column("file_removed_at", UnixTime, nullable=True),
+    # Matching messages counted when the run started, and rows written so far (the progress).
+    Column("rows_expected", BigInteger, nullable=False, server_default="0"),
+    Column("rows_written", BigInteger, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # The node that ran (or runs) the task.
+    Column("runner", String(64), nullable=True),
+    Column("lease_until", UnixTime, nullable=True),
+    Index("ix_export_tasks_account_id", "account_id", "id"),
+    Index("ix_export_tasks_status_lease_until", "status", "lease_until"),
+)

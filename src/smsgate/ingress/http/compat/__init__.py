@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from smsgate.ingress.http.compat import (
     balance,
+    downloads,
     get,
     info,
     op_templates,
@@ -21,6 +22,7 @@ def endpoints() -> dict[str, CompatEndpoint]:
     """Every implemented ``/sys/<name>.php`` endpoint by name."""
     return {
         "balance": CompatEndpoint(balance.handle),
+        "downloads": CompatEndpoint(downloads.handle),  # issue 6
         "status": CompatEndpoint(status.handle),
         "send": CompatEndpoint(
             send.handle, large_params=send.LARGE_PARAMS, counts_send_failures=True

@@ -23,6 +23,7 @@ from smsgate.domain.codes import RequestErrorCode
 from smsgate.domain.logins import is_valid_login
 from smsgate.domain.network import IPNetwork, ip_allowed, parse_allow_list
 from smsgate.errors import RequestError, StorageError
+from smsgate.ingress.http.compat.attachment import AttachmentReply
 from smsgate.ingress.http.formats import VALID_FMTS, ErrorReply, Reply, encode
 from smsgate.ingress.http.params import (
     CHARSETS,
@@ -135,6 +136,9 @@ class CompatApi:
                     "temporarily unavailable", status_code=503, headers={"Retry-After": "5"}
                 )
                 return self._release_after(unavailable, slot)
+            if isinstance(reply, AttachmentReply):  # downloads.php get_file (issue 6)
+                metrics.http_requests.labels(name, "0").inc()
+                return self._release_after(reply.response(), slot)
             outcome = reply.code if isinstance(reply, ErrorReply) else 0
             metrics.http_requests.labels(name, str(outcome)).inc()
             if endpoint.counts_send_failures and outcome not in (0, 4, 9):
