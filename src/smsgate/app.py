@@ -18,12 +18,15 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
+import smsgate
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
+from smsgate.channels.webhook import WebhookPoster, build_client
 from smsgate.clock import Clock
 from smsgate.config import Settings
+from smsgate.dispatch.callbacks import CallbackSender
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
@@ -32,10 +35,12 @@ from smsgate.ingress.http.protocol import CompatHttpProtocol
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.callbacks import CallbackService
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
+from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
@@ -112,6 +117,9 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                     db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
                 ),
                 metrics=metrics,
+                # issue 8
+                callbacks=CallbackService(db, writer, clock, settings.callbacks),
+                monitoring=MonitoringService(db, writer, sending, clock),
             )
     finally:
         await db.close()
@@ -232,6 +240,7 @@ class Gateway:
         self._housekeeping: asyncio.Task[None] | None = None
         self._publishing: asyncio.Task[None] | None = None
         self._dispatching: asyncio.Task[None] | None = None
+        self._calling_back: asyncio.Task[None] | None = None  # issue 8
         self.simulator: SimulatorChannel | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
@@ -261,6 +270,9 @@ class Gateway:
                 routes=self.services.routes.table,
             )
             self._dispatching = asyncio.create_task(dispatcher.run(), name="dispatcher")
+            self._calling_back = asyncio.create_task(
+                self._send_callbacks(self.services), name="callbacks"
+            )
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -273,7 +285,12 @@ class Gateway:
             if listener.task is not None:
                 await listener.task
             listener.sock.close()
-        for task in (self._dispatching, self._housekeeping, self._publishing):
+        for task in (
+            self._calling_back,
+            self._dispatching,
+            self._housekeeping,
+            self._publishing,
+        ):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -337,6 +354,16 @@ class Gateway:
                 await services.guards.publish_slots()
             except Exception:  # keep publishing after a database hiccup
                 log.exception("publishing requests in progress failed")
+
+    async def _send_callbacks(self, services: Services) -> None:
+        """The callback sender (issue 8) with its own HTTP client, closed when it stops."""
+        async with build_client(self._settings.callbacks) as client:
+            poster = WebhookPoster(client, f"smsgate/{smsgate.__version__}")
+            sender = CallbackSender(services.writer, poster, self._clock, self._settings.callbacks)
+            try:
+                await sender.run()
+            finally:
+                await sender.close()
 
     async def _housekeep(self, services: Services) -> None:
         while True:

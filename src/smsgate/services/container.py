@@ -9,8 +9,10 @@ from smsgate.config import Settings
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
+from smsgate.services.callbacks import CallbackService
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.guards import Guards
+from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
 from smsgate.services.senders import SenderService
@@ -38,3 +40,6 @@ class Services:
     statuses: StatusService
     routes: RouteService
     metrics: Metrics
+    # issue 8
+    callbacks: CallbackService
+    monitoring: MonitoringService

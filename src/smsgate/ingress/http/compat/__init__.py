@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsgate.ingress.http.compat import balance, send, status
+from smsgate.ingress.http.compat import balance, ping, send, status
 from smsgate.ingress.http.compat.pipeline import CompatEndpoint
 
 
@@ -11,6 +11,7 @@ def endpoints() -> dict[str, CompatEndpoint]:
     return {
         "balance": CompatEndpoint(balance.handle),
         "status": CompatEndpoint(status.handle),
+        "ping": CompatEndpoint(ping.handle),  # issue 8
         "send": CompatEndpoint(
             send.handle, large_params=send.LARGE_PARAMS, counts_send_failures=True
         ),
