@@ -23,7 +23,7 @@ from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
-from smsgate.channels.webhook import WebhookPoster, build_client
+from smsgate.channels.webhook import WebhookPoster, build_clients
 from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.dispatch.callbacks import CallbackSender
@@ -357,7 +357,7 @@ class Gateway:
 
     async def _send_callbacks(self, services: Services) -> None:
         """The callback sender (issue 8) with its own HTTP client, closed when it stops."""
-        async with build_client(self._settings.callbacks) as client:
+        async with build_clients(self._settings.callbacks) as client:
             poster = WebhookPoster(client, f"smsgate/{smsgate.__version__}")
             sender = CallbackSender(services.writer, poster, self._clock, self._settings.callbacks)
             try:

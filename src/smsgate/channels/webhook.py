@@ -1,6 +1,6 @@
 """HTTP POSTs to clients' callback handlers, guarded against server-side request forgery.
 
-:func:`build_client` makes the ``httpx.AsyncClient`` the callback sender uses: no redirects, no proxy
+:func:`build_clients` makes the ``httpx.AsyncClient`` s the callback sender uses: no redirects, no proxy
 from the environment, connect and read timeouts, and a network backend that resolves the host itself,
 refuses loopback, link-local and private addresses (unless ``callbacks.allow_private_networks``) and
 then connects to the very address it checked. The check happens at connect time, for every new
@@ -122,10 +122,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     request mapping and exception translation of httpx stay as they are.
     """
 
-    def __init__(self, guard: AddressGuard, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
+    def __init__(
+        self, guard: AddressGuard, limits: httpx.Limits, ssl_context: ssl.SSLContext
+    ) -> None:
+        # The shared context: httpx would otherwise load the CA store again for each client.
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -133,28 +136,60 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def build_client(settings: CallbacksSettings) -> httpx.AsyncClient:
-    """The HTTP client for callbacks (close it with ``aclose``)."""
+class ClientPool:
+    """HTTP clients for callbacks, one per concurrent POST; an async context manager.
+
+    httpcore's connection pool spends time proportional to its connections on every request, so
+    one client carrying hundreds of concurrent POSTs spends most of its time there. Each POST here
+    borrows a client of its own instead (with its kept-alive connections); the sender never has
+    more POSTs under way than ``callbacks.concurrency``, the number of clients.
+    """
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self._clients = clients
+        self._free = list(clients)
+
+    def borrow(self) -> httpx.AsyncClient:
+        if not self._free:
+            raise RuntimeError("more concurrent callbacks than clients")
+        return self._free.pop()
+
+    def give_back(self, client: httpx.AsyncClient) -> None:
+        self._free.append(client)
+
+    async def __aenter__(self) -> ClientPool:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+
+def build_clients(settings: CallbacksSettings) -> ClientPool:
+    """The HTTP clients for callbacks: no redirects, no proxy from the environment, timeouts, and
+    the address guard on every connect."""
     guard = AddressGuard(allow_private_networks=settings.allow_private_networks)
-    limits = httpx.Limits(
-        max_connections=settings.concurrency,
-        max_keepalive_connections=settings.concurrency,
-        keepalive_expiry=30.0,
-    )
+    ssl_context = ssl.create_default_context()
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=15.0)
     timeout = httpx.Timeout(float(settings.timeout), connect=float(settings.connect_timeout))
-    return httpx.AsyncClient(
-        transport=GuardedTransport(guard, limits),
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
+    return ClientPool(
+        [
+            httpx.AsyncClient(
+                transport=GuardedTransport(guard, limits, ssl_context),
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=False,
+            )
+            for _ in range(settings.concurrency)
+        ]
     )
 
 
 class WebhookPoster:
     """POSTs callback bodies with the delivery id and smsgate's User-Agent."""
 
-    def __init__(self, client: httpx.AsyncClient, user_agent: str) -> None:
-        self._client = client
+    def __init__(self, clients: ClientPool, user_agent: str) -> None:
+        self._clients = clients
         self._user_agent = user_agent
 
     async def post(self, url: str, body: bytes, content_type: str, delivery_id: str) -> PostResult:
@@ -163,12 +198,11 @@ class WebhookPoster:
             "User-Agent": self._user_agent,
             "X-Smsgate-Delivery": delivery_id,
         }
+        client = self._clients.borrow()
         try:
-            async with self._client.stream("POST", url, content=body, headers=headers) as response:
+            async with client.stream("POST", url, content=body, headers=headers) as response:
                 excerpt = await _excerpt(response)
-                return PostResult(
-                    response.status_code, excerpt, response.headers.get("retry-after")
-                )
+                return PostResult(response.status_code, excerpt, response.headers.get("retry-after"))
         except httpx.ConnectError as exc:
             text = str(exc)
             return PostResult(None, _clean(text), refused=text.startswith(REFUSED))
@@ -176,6 +210,8 @@ class WebhookPoster:
             return PostResult(None, _clean(f"timeout: {type(exc).__name__}"))
         except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             return PostResult(None, _clean(f"{type(exc).__name__}: {exc}"))
+        finally:
+            self._clients.give_back(client)
 
 
 async def _excerpt(response: httpx.Response) -> str:
