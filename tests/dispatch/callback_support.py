@@ -34,7 +34,9 @@ async def callback_sender(
 ) -> AsyncIterator[CallbackSender]:
     config = settings or services.settings.callbacks
     async with build_clients(config) as client:
-        sender = CallbackSender(services.writer, WebhookPoster(client, "smsgate/test"), clock, config)
+        sender = CallbackSender(
+            services.writer, WebhookPoster(client, "smsgate/test"), clock, config
+        )
         try:
             yield sender
         finally:

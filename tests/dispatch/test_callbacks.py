@@ -177,5 +177,5 @@ async def test_secret_and_url_are_read_at_send_time(
     for request in receiver.received:
         plain = [(k, v) for k, v in request.fields if k != "md5"]
         data = (":".join(v for _, v in plain) + ":rotated").encode("windows-1251")
-        assert dict(request.fields)["md5"] == hashlib.md5(data).hexdigest()
+        assert dict(request.fields)["md5"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
     assert SECRET != "rotated"

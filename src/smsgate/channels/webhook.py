@@ -202,7 +202,9 @@ class WebhookPoster:
         try:
             async with client.stream("POST", url, content=body, headers=headers) as response:
                 excerpt = await _excerpt(response)
-                return PostResult(response.status_code, excerpt, response.headers.get("retry-after"))
+                return PostResult(
+                    response.status_code, excerpt, response.headers.get("retry-after")
+                )
         except httpx.ConnectError as exc:
             text = str(exc)
             return PostResult(None, _clean(text), refused=text.startswith(REFUSED))

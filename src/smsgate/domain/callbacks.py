@@ -253,15 +253,16 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def is_public_address(address: str) -> bool:
-    """False for loopback, link-local, private, unspecified, multicast and reserved addresses
-    (IPv4-mapped IPv6 judged by the IPv4 address): callbacks may not reach the inside network."""
+    """False for loopback, link-local, private, shared (100.64/10), unspecified, multicast and
+    reserved addresses (IPv4-mapped IPv6 judged by the IPv4 address): callbacks may not reach the
+    inside network."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         elif ip.is_site_local:
             return False
-    return not (
+    return ip.is_global and not (
         ip.is_loopback
         or ip.is_link_local
         or ip.is_private
