@@ -85,5 +85,10 @@ class HandlerLimits:
             breaker.open_until = now + breaker.rest_s
         # Failures of callbacks that were under way when the breaker opened change nothing.
 
+    def crowded(self, key: str, now: float) -> bool:
+        """Resting, or less than half its slots free: not worth claiming more for it now (a claim
+        would mostly be handed back untried)."""
+        return self.resting(key, now) or 2 * self._in_flight.get(key, 0) >= self._per_origin
+
     def in_flight(self, key: str) -> int:
         return self._in_flight.get(key, 0)

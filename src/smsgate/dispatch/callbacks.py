@@ -168,7 +168,7 @@ class CallbackSender:
 
     def _resting_accounts(self) -> list[int]:
         now = self._clock.monotonic()
-        return [a for a, key in self._origins.items() if self._limits.full(key, now)]
+        return [a for a, key in self._origins.items() if self._limits.crowded(key, now)]
 
     def _start(self, claimed: Sequence[DueDelivery], targets: dict[int, CallbackTarget]) -> None:
         now = self._clock.monotonic()
