@@ -127,6 +127,8 @@ async def _resolve(host: str) -> list[str]:
         pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise CallbackError(f"cannot resolve {host}: {exc}") from None
+    except OSError:
+        # A name that does not resolve yet is accepted: the sender checks every address it
+        # connects to, so nothing private can be reached through it later either.
+        return []
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
