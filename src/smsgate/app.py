@@ -18,12 +18,15 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
+import smsgate
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
+from smsgate.channels.webhook import WebhookPoster, build_clients
 from smsgate.clock import Clock
 from smsgate.config import Settings
+from smsgate.dispatch.callbacks import CallbackSender
 from smsgate.dispatch.connectors import ConnectorLimits, Connectors
 from smsgate.dispatch.exports import ExportRunner
 from smsgate.dispatch.worker import Dispatcher
@@ -38,6 +41,7 @@ from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.blacklist import BlacklistService
+from smsgate.services.callbacks import CallbackService
 from smsgate.services.contacts import ContactService
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
@@ -47,6 +51,7 @@ from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.incoming import IncomingService
+from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
@@ -150,6 +155,9 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 history=HistoryService(db),
                 incoming=IncomingService(db, writer, clock),
                 exports=ExportService(db, writer, clock, settings.exports),  # issue 6
+                # issue 8
+                callbacks=CallbackService(db, writer, clock, settings.callbacks),
+                monitoring=MonitoringService(db, writer, sending, clock),
             )
     finally:
         await db.close()
@@ -290,6 +298,7 @@ class Gateway:
         self._publishing: asyncio.Task[None] | None = None
         self._dispatching: asyncio.Task[None] | None = None
         self._exporting: asyncio.Task[None] | None = None  # issue 6
+        self._calling_back: asyncio.Task[None] | None = None  # issue 8
         self.simulator: SimulatorChannel | None = None
         self.smtp: SmtpServer | None = None
         self.smpp: SmppServer | None = None
@@ -333,6 +342,9 @@ class Gateway:
             self._exporting = asyncio.create_task(  # issue 6
                 export_runner(self.services).run(), name="export-runner"
             )
+            self._calling_back = asyncio.create_task(  # issue 8
+                self._send_callbacks(self.services), name="callbacks"
+            )
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -345,7 +357,13 @@ class Gateway:
             if listener.task is not None:
                 await listener.task
             listener.sock.close()
-        for task in (self._dispatching, self._exporting, self._housekeeping, self._publishing):
+        for task in (
+            self._calling_back,
+            self._dispatching,
+            self._exporting,
+            self._housekeeping,
+            self._publishing,
+        ):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -444,6 +462,16 @@ class Gateway:
                 await services.guards.publish_slots()
             except Exception:  # keep publishing after a database hiccup
                 log.exception("publishing requests in progress failed")
+
+    async def _send_callbacks(self, services: Services) -> None:
+        """The callback sender (issue 8) with its own HTTP client, closed when it stops."""
+        async with build_clients(self._settings.callbacks) as client:
+            poster = WebhookPoster(client, f"smsgate/{smsgate.__version__}")
+            sender = CallbackSender(services.writer, poster, self._clock, self._settings.callbacks)
+            try:
+                await sender.run()
+            finally:
+                await sender.close()
 
     async def _housekeep(self, services: Services) -> None:
         while True:

@@ -206,6 +206,28 @@ class ExportSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbacksSettings:
+    """Callbacks to clients' handlers (http-api.md §14) and ping.php (issue 8)."""
+
+    # Handlers on loopback, link-local and private addresses are refused unless the platform
+    # admin allows them (server-side request forgery).
+    allow_private_networks: bool = False
+    connect_timeout: Seconds = Seconds(5)
+    # Whole-request bound: a handler slower than this has failed (http-api.md §14: 10 s).
+    timeout: Seconds = Seconds(10)
+    # Retried for at least this long, then given up and shown as failed.
+    max_age: Seconds = Seconds(86400)
+    # Callbacks in flight at once: in total and to one handler URL.
+    concurrency: int = 256
+    per_url_concurrency: int = 32
+    # After this many failures in a row a handler rests for ``breaker_rest`` (doubling while it
+    # keeps failing, up to 1 h) so that it does not hold up the others.
+    breaker_failures: int = 5
+    breaker_rest: Seconds = Seconds(30)
+    batch: int = 500
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
     gil_switch_interval_us: int = 500
@@ -229,6 +251,7 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     exports: ExportSettings = field(default_factory=ExportSettings)  # issue 6
+    callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)  # issue 8
 
 
 def load_settings(
@@ -431,6 +454,10 @@ def _validate_numbers(settings: Settings) -> None:
         ("limits.concurrent", settings.limits.concurrent),
         ("lockout.auth_failures", settings.lockout.auth_failures),
         ("runtime.gil_switch_interval_us", settings.runtime.gil_switch_interval_us),
+        ("callbacks.concurrency", settings.callbacks.concurrency),
+        ("callbacks.per_url_concurrency", settings.callbacks.per_url_concurrency),
+        ("callbacks.breaker_failures", settings.callbacks.breaker_failures),
+        ("callbacks.batch", settings.callbacks.batch),
     ):
         if value < 1:
             raise ConfigError(key, f"expected a positive integer, got {value}")

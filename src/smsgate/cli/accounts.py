@@ -82,6 +82,8 @@ def account_set(
     )
 
     async def action(services: Services) -> None:
+        if callback_url:  # refused before it is stored (issue 8: no private addresses)
+            await services.callbacks.check_url(callback_url)
         record = await services.accounts.change(login, changes)
         click.echo(f"updated account {record.login}")
 

@@ -24,6 +24,7 @@ from smsgate.app import (
     save_demo_credentials,
 )
 from smsgate.cli.accounts import account
+from smsgate.cli.callbacks import callbacks, monitor  # issue 8
 from smsgate.cli.catalog import numbering, route, sender
 from smsgate.cli.common import run_async, settings_of
 from smsgate.cli.contacts import contacts
@@ -125,5 +126,17 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         await gateway.wait()
 
 
-for _group in (account, tariff, numbering, sender, route, email2sms, optemplate, contacts, export):
+for _group in (
+    account,
+    tariff,
+    numbering,
+    sender,
+    route,
+    email2sms,
+    optemplate,
+    contacts,
+    export,
+    callbacks,
+    monitor,
+):
     main.add_command(_group)

@@ -10,6 +10,7 @@ from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
 from smsgate.services.auth import Authenticator
 from smsgate.services.blacklist import BlacklistService
+from smsgate.services.callbacks import CallbackService
 from smsgate.services.contacts import ContactService
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
@@ -17,6 +18,7 @@ from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.incoming import IncomingService
+from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
 from smsgate.services.routing import RouteService
@@ -63,3 +65,6 @@ class Services:
     history: HistoryService
     incoming: IncomingService
     exports: ExportService  # issue 6
+    # issue 8
+    callbacks: CallbackService
+    monitoring: MonitoringService

@@ -44,9 +44,11 @@ from smsgate.services.numbering import NumberingService
 from smsgate.services.send_rules import SendRules
 from smsgate.services.senders import SenderService
 from smsgate.services.tariffs import TariffService
+from smsgate.store.repos import events as event_repo
 from smsgate.store.repos import guards as guard_repo
 from smsgate.store.repos import messages as message_repo
 from smsgate.store.repos.accounts import AccountRecord
+from smsgate.store.repos.dispatch import StatusChange
 from smsgate.store.repos.messages import NewMessage
 from smsgate.store.schema import accounts
 from smsgate.store.writer import Batched, GroupCommitWriter
@@ -163,6 +165,7 @@ class _StoreSends:
             for work in paid:
                 if work.smpp:
                     work.client_id = str(work.message_ids[0])
+        await _log_rejected(paid, now, conn)
         await guard_repo.log_requests(conn, [(w.login, w.fingerprint) for w in paid], now)
         await guard_repo.reset_send_failures(conn, {w.ip for w in paid if w.ip})
         return list(items)
@@ -182,6 +185,18 @@ class _StoreSends:
             counts[key] += 1
             live.append(work)
         return live
+
+
+async def _log_rejected(paid: Sequence[_Work], now: float, conn: AsyncConnection) -> None:
+    """Recipients rejected at acceptance get one event with their final status (for callbacks,
+    http-api.md §14); accepted ones get theirs from the dispatcher."""
+    rejected = [
+        StatusChange(message_id, row.account_id, row.status, row.err)
+        for work in paid
+        for message_id, row in zip(work.message_ids, work.rows, strict=True)
+        if row.status != MessageStatus.WAITING
+    ]
+    await event_repo.record(conn, rejected, now)
 
 
 async def _allocate_ids(conn: AsyncConnection, items: Sequence[_Work]) -> None:

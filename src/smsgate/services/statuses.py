@@ -20,7 +20,9 @@ from smsgate.domain.codes import MessageStatus
 from smsgate.domain.phones import PhoneFormatError, normalise
 from smsgate.store.db import Database
 from smsgate.store.repos import accounts as account_repo
+from smsgate.store.repos import events as event_repo
 from smsgate.store.repos import messages as message_repo
+from smsgate.store.repos.dispatch import StatusChange
 from smsgate.store.repos.messages import MessageRecord
 from smsgate.store.writer import GroupCommitWriter
 
@@ -133,6 +135,9 @@ class StatusService:
             refund = await message_repo.cancel_waiting(
                 conn, record.id, int(MessageStatus.STOPPED), now
             )
+            if refund is not None:  # stopped: an event for the callback (issue 8)
+                stop = StatusChange(record.id, account_id, int(MessageStatus.STOPPED), record.err)
+                await event_repo.record(conn, [stop], now)
             if refund is None or refund <= 0:
                 return Deletion(record.id, Decimal(0))
             await account_repo.add_to_balance(conn, account_id, refund, now)

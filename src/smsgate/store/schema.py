@@ -291,7 +291,10 @@ events = Table(
     Column("status", SmallInteger, nullable=False),
     Column("err", SmallInteger, nullable=False),
     Column("at", UnixTime, nullable=False),
+    # Not yet turned into a callback delivery (issue 8); cleared by the callback sender.
+    Column("callback_pending", Boolean, nullable=False, server_default="1"),
     Index("ix_events_account_id", "account_id", "id"),
+    Index("ix_events_callback_pending_id", "callback_pending", "id"),
 )
 
 # The route table (issue 4): which connector carries which messages, tried in ``position`` order.
@@ -564,4 +567,63 @@ export_tasks = Table(
     Column("lease_until", UnixTime, nullable=True),
     Index("ix_export_tasks_account_id", "account_id", "id"),
     Index("ix_export_tasks_status_lease_until", "status", "lease_until"),
+)
+
+# --- callbacks and ping.php (issue 8) ------------------------------------------------------------
+
+# One callback to an account's handler: its fields (JSON list of [name, value], signed at send time)
+# and its delivery state. ``message_id`` orders the callbacks of one message: a callback is not tried
+# while an older one of the same message is still pending.
+callback_deliveries = Table(
+    "callback_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    # 0 status, 1 incoming SMS, 2 call confirmation (domain/callbacks.py CallbackKind).
+    Column("kind", SmallInteger, nullable=False),
+    Column("event_id", BigInteger, nullable=True),
+    Column("message_id", BigInteger, nullable=True),
+    Column("fields", Text, nullable=False),
+    # 0 pending, 1 delivered, 2 failed (given up).
+    Column("state", SmallInteger, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", UnixTime, nullable=False),
+    Column("next_attempt_at", UnixTime, nullable=False),
+    # Retried until this time, then given up (``callbacks.max_age`` after creation or a retry).
+    Column("give_up_at", UnixTime, nullable=False),
+    Column("lease_until", UnixTime, nullable=True),
+    Column("last_attempt_at", UnixTime, nullable=True),
+    # The last try's HTTP status (none for a network error) and a short excerpt of what went wrong.
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_callback_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_callback_deliveries_message_id", "message_id", "id"),
+    Index("ix_callback_deliveries_account_id", "account_id", "id"),
+)
+
+# ping.php task groups: templates for failure and recovery sent to a list of contacts.
+monitor_groups = Table(
+    "monitor_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("msg_type", SmallInteger, nullable=False, server_default="0"),
+    Column("sender", String(64), nullable=True),
+    # Comma-separated phones (or addresses, for the e-mail type).
+    Column("phones", Text, nullable=False),
+    Column("fail_template", Text, nullable=False),
+    Column("ok_template", Text, nullable=False),
+    # The same ping again within this many seconds is not sent again.
+    Column("quiet_s", Integer, nullable=False, server_default="300"),
+    Column("created_at", UnixTime, nullable=False),
+)
+
+# The last time each distinct ping (ok, name, host, info) of a group was sent.
+monitor_pings = Table(
+    "monitor_pings",
+    metadata,
+    Column("group_id", Integer, ForeignKey("monitor_groups.id"), primary_key=True),
+    Column("fingerprint", String(64), primary_key=True),
+    Column("sent_at", UnixTime, nullable=False),
 )

@@ -9,6 +9,7 @@ from smsgate.ingress.http.compat import (
     info,
     op_templates,
     phones,
+    ping,
     send,
     senders,
     status,
@@ -24,6 +25,7 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "balance": CompatEndpoint(balance.handle),
         "downloads": CompatEndpoint(downloads.handle),  # issue 6
         "status": CompatEndpoint(status.handle),
+        "ping": CompatEndpoint(ping.handle),  # issue 8
         "send": CompatEndpoint(
             send.handle, large_params=send.LARGE_PARAMS, counts_send_failures=True
         ),
