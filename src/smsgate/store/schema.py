@@ -304,3 +304,41 @@ routes = Table(
     Column("prefix", String(15), nullable=True),
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=True),
 )
+
+# --- issue 5: upstream SMPP connectors (migration 0014) ------------------------------------------
+# The ids of the second and later parts of messages sent as separate submit_sm (the first part's id
+# is ``messages.provider_id``), so that a receipt naming any part finds its message. Kept 72 h.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("provider_id", String(64), primary_key=True),
+    Column("message_id", BigInteger, nullable=False),
+    Column("created_at", UnixTime, nullable=False),
+    Index("ix_message_parts_created_at", "created_at"),
+)
+
+# Receipts that arrived before the hand-over of their message was recorded (a fast SMSC answers
+# deliver_sm before our record of its submit_sm_resp commits); applied when it is, dropped after 72 h.
+early_receipts = Table(
+    "early_receipts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("connector", String(64), nullable=False),
+    Column("provider_id", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("err", SmallInteger, nullable=False),
+    Column("received_at", UnixTime, nullable=False),
+    Index("ix_early_receipts_connector_provider_id", "connector", "provider_id"),
+    Index("ix_early_receipts_received_at", "received_at"),
+)
+
+# Which node runs a connector's binds: one owner at a time, renewed before ``until``.
+connector_leases = Table(
+    "connector_leases",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("node", String(64), nullable=False),
+    Column("until", UnixTime, nullable=False),
+)
+# --- end issue 5 ---------------------------------------------------------------------------------
