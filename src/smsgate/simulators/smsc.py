@@ -96,6 +96,7 @@ class SmscSimulator:
         self._idle = asyncio.Event()
         self._idle.set()
         self._changed = asyncio.Event()  # set and replaced whenever a session binds
+        self._arrived = asyncio.Event()  # set and replaced whenever a submit_sm arrives
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -134,6 +135,11 @@ class SmscSimulator:
         """Until ``count`` binds have succeeded since the start."""
         while self.binds < count:
             await self._changed.wait()
+
+    async def wait_received(self, count: int) -> None:
+        """Until ``count`` submit_sm have arrived since the start."""
+        while self.received < count:
+            await self._arrived.wait()
 
     async def drop_all(self) -> None:
         """Cut every connection without unbinding (an operator's network failing)."""
@@ -176,6 +182,8 @@ class SmscSimulator:
         self.received += 1
         number = self.received
         self.arrivals.append(self._clock.monotonic())
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

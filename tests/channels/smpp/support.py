@@ -28,7 +28,9 @@ def bind_settings(port: int, **changes: Any) -> BindSettings:
     return replace(base, **changes)
 
 
-def connector_settings(port: int, *, bind: dict[str, Any] | None = None, **changes: Any) -> ConnectorSettings:
+def connector_settings(
+    port: int, *, bind: dict[str, Any] | None = None, **changes: Any
+) -> ConnectorSettings:
     base = ConnectorSettings(name="operator", binds=(bind_settings(port, **(bind or {})),))
     return replace(base, **changes)
 
@@ -40,10 +42,12 @@ class ReceiptLog:
         self.receipts: list[Receipt] = []
         self.failures = failures
         self.arrived = asyncio.Event()
+        self.refused = asyncio.Event()
 
     async def __call__(self, connector: str, receipts: Sequence[Receipt]) -> None:
         if self.failures:
             self.failures -= 1
+            self.refused.set()
             raise OSError("store unavailable")
         self.receipts.extend(receipts)
         self.arrived.set()
@@ -65,7 +69,9 @@ async def bound_connector(
         yield connector
 
 
-def sms(message_id: int, text: str = "hello", phone: str = "79161234567", **changes: Any) -> OutgoingMessage:
+def sms(
+    message_id: int, text: str = "hello", phone: str = "79161234567", **changes: Any
+) -> OutgoingMessage:
     base = OutgoingMessage(
         id=message_id,
         phone=phone,
@@ -78,3 +84,9 @@ def sms(message_id: int, text: str = "hello", phone: str = "79161234567", **chan
         test=False,
     )
     return replace(base, **changes)
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let the event loop run what is ready (a few passes), without waiting for time."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)

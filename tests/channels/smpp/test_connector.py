@@ -17,7 +17,13 @@ from smsgate.protocols.smpp.constants import CommandStatus, EsmClass
 from smsgate.protocols.smpp.udh import concatenation, split_udh
 from smsgate.simulators.behaviour import Behaviour
 from smsgate.simulators.smsc import SmscSimulator
-from tests.channels.smpp.support import ReceiptLog, bound_connector, connector_settings, sms
+from tests.channels.smpp.support import (
+    ReceiptLog,
+    bound_connector,
+    connector_settings,
+    settle,
+    sms,
+)
 from tests.support.clock import ManualClock
 
 
@@ -144,19 +150,17 @@ async def test_unsupported_and_test_messages_are_left_to_other_routes(clock: Man
 async def test_window_is_never_exceeded(clock: ManualClock) -> None:
     async with (
         SmscSimulator(clock, Behaviour(latency_s=1.0)) as smsc,
-        bound_connector(connector_settings(smsc.port, bind={"window": 3}), clock, ReceiptLog())
-        as connector,
+        bound_connector(
+            connector_settings(smsc.port, bind={"window": 3}), clock, ReceiptLog()
+        ) as connector,
     ):
         sending = asyncio.create_task(connector.submit([sms(n) for n in range(1, 11)]))
-        while smsc.received < 3:
-            await asyncio.sleep(0)
-        for _ in range(20):
-            await asyncio.sleep(0)
+        await smsc.wait_received(3)
+        await settle()
         assert smsc.in_flight == 3 and smsc.received == 3
         while not sending.done():
             await clock.advance(1.0)
-            for _ in range(20):
-                await asyncio.sleep(0)
+            await settle()
         assert all(isinstance(o, Accepted) for o in sending.result())
     assert smsc.max_in_flight == 3
 
@@ -164,14 +168,14 @@ async def test_window_is_never_exceeded(clock: ManualClock) -> None:
 async def test_tps_spaces_submits(clock: ManualClock) -> None:
     async with (
         SmscSimulator(clock) as smsc,
-        bound_connector(connector_settings(smsc.port, bind={"tps": 5.0}), clock, ReceiptLog())
-        as connector,
+        bound_connector(
+            connector_settings(smsc.port, bind={"tps": 5.0}), clock, ReceiptLog()
+        ) as connector,
     ):
         sending = asyncio.create_task(connector.submit([sms(n) for n in range(1, 7)]))
         while not sending.done():
             await clock.advance(0.05)
-            for _ in range(10):
-                await asyncio.sleep(0)
+            await settle(10)
     gaps = [b - a for a, b in zip(smsc.arrivals, smsc.arrivals[1:], strict=False)]
     assert len(smsc.arrivals) == 6
     assert min(gaps) >= 0.2 - 1e-6
@@ -186,8 +190,7 @@ async def test_throttling_pauses_the_bind_and_retries_the_message(clock: ManualC
         outcomes = await connector.submit([sms(n) for n in range(1, 4)])
         assert isinstance(outcomes[2], TransientFailure)
         later = asyncio.create_task(connector.submit([sms(4)]))
-        for _ in range(20):
-            await asyncio.sleep(0)
+        await settle()
         assert smsc.received == 3  # paused: nothing goes before the backoff ends
         await clock.advance(1.0)
         assert await later == [Accepted("3", receipts=1)]
@@ -200,10 +203,8 @@ async def test_sink_failure_is_answered_for_a_retry(clock: ManualClock) -> None:
         bound_connector(connector_settings(smsc.port), clock, sink) as connector,
     ):
         await connector.submit([sms(1)])
-        while sink.failures:
-            await asyncio.sleep(0)
-        for _ in range(10):
-            await asyncio.sleep(0)
+        await sink.refused.wait()
+        await settle()
         assert sink.receipts == []
         await clock.advance(5.0)
         (receipt,) = await sink.wait_for(1)
@@ -226,4 +227,3 @@ async def test_silent_smsc_times_out_and_the_bind_is_renewed(clock: ManualClock)
             await asyncio.sleep(0)
         await connector.wait_up()
         assert await connector.submit([sms(2)]) == [Accepted("1", receipts=1)]
-
