@@ -90,8 +90,10 @@ class SmscSimulator:
         self._rng = random.Random(self.behaviour.seed)  # latency jitter only
         self._numbers = 0
         self._fired: set[str] = set()
+        self._broken: set[SmppSession] = set()  # a corrupt PDU was written: nothing more is answered
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections: set[asyncio.Task[Any]] = set()
         self._pending = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -123,7 +125,7 @@ class SmscSimulator:
                 with contextlib.suppress(SmppError, ConnectionError):
                     await session.unbind()
             await session.close()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._connections, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -157,7 +159,7 @@ class SmscSimulator:
         if task is None:
             writer.close()
             return
-        self._tasks.add(task)
+        self._connections.add(task)
         handler = _SmscHandler(self, writer)
         session = SmppSession(
             reader, writer, handler, role=Role.SMSC, clock=self._clock, settings=self._settings
@@ -167,7 +169,8 @@ class SmscSimulator:
             await session.serve()
         finally:
             self.sessions.discard(session)
-            self._tasks.discard(task)
+            self._broken.discard(session)
+            self._connections.discard(task)
 
     def _bound(self) -> None:
         self.binds += 1
@@ -197,7 +200,7 @@ class SmscSimulator:
     ) -> None:
         """The scripted failures that leave this submit_sm unanswered (they never return)."""
         b = self.behaviour
-        if number <= b.silent:
+        if number <= b.silent or session in self._broken:
             await _forever()
         if self._once("unbind", b.unbind_after, number):
             self._spawn(_quietly(session.unbind()))
@@ -208,6 +211,7 @@ class SmscSimulator:
         if self._once("bad_length", b.bad_length_after, number):
             # command_length 4: shorter than a header, so the ESME's framer cannot go on.
             writer.write(bytes.fromhex("00000004") + bytes(12))
+            self._broken.add(session)
             await _forever()
 
     def _once(self, name: str, after: int, number: int) -> bool:
@@ -230,6 +234,8 @@ class SmscSimulator:
             raise SmppError(b.throttle_status, "simulated throttling")
         if b.error_every and number % b.error_every == 0:
             raise SmppError(b.error_status, "simulated refusal")
+        if not session.state.is_bound or session in self._broken:
+            await _forever()  # the answer could not reach the ESME: the submit is not accepted
         self._numbers += 1
         accepted = AcceptedSubmit(
             self._numbers, format_id(self._numbers, b.id_format), session.system_id or "", pdu

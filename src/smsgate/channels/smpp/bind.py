@@ -136,7 +136,7 @@ class UpstreamBind:
         self._clock = clock
         self._receive = receive
         self._rng = rng
-        self._up = asyncio.Event()
+        self._changed = asyncio.Event()  # set and replaced when the bind comes up or goes down
         self._task: asyncio.Task[None] | None = None
         self._ssl = _ssl_context(settings) if settings.tls else None
         self._session_settings = SessionSettings(
@@ -172,7 +172,7 @@ class UpstreamBind:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         session, self.session = self.session, None
-        self._up.clear()
+        self._signal()
         if session is not None:
             if session.state.is_bound:
                 with contextlib.suppress(SmppError, ConnectionError):
@@ -180,7 +180,13 @@ class UpstreamBind:
             await session.close()
 
     async def wait_up(self) -> None:
-        await self._up.wait()
+        """Until the bind is bound (at once when it is)."""
+        while not self.up:
+            await self._changed.wait()
+
+    def _signal(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def send(self, pdu: SubmitSm) -> SubmitSmResp | None:
         """Send ``pdu`` within the bind's window and rate; its response, or None when it went
@@ -208,7 +214,10 @@ class UpstreamBind:
             log.warning("%s: submit_sm unanswered; rebinding", self.label)
             await session.close()
             return None
-        except (SmppSessionClosed, SmppDecodeError, ConnectionError):
+        except (SmppSessionClosed, ConnectionError):
+            await session.close()  # down until the supervisor binds again, not retried on it
+            return None
+        except SmppDecodeError:
             return None
         except SmppError as exc:  # generic_nack
             return SubmitSmResp(pdu.sequence_number, exc.status)
@@ -239,13 +248,13 @@ class UpstreamBind:
             failures = 0
             self.session = session
             self.binds += 1
-            self._up.set()
+            self._signal()
             log.info("%s: bound to %s:%d", self.label, settings.host, settings.port)
             try:
                 await session.wait_closed()
             finally:
-                self._up.clear()
                 self.session = None
+                self._signal()
             delay = reconnect_delay(
                 0, settings.reconnect_min_s, settings.reconnect_max_s, self._rng
             )

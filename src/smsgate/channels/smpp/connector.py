@@ -26,7 +26,6 @@ connector's lease at a time (``dispatch/ownership.py``), and the others keep it 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import itertools
 import logging
@@ -184,13 +183,15 @@ class SmppConnector:
         """The normalised id of the part, or the failure to report for the message."""
         attempts = 1 + (self.settings.part_retries if later else 0)
         failure: TransientFailure | PermanentFailure | RouteFailure = TransientFailure("no bind")
-        for _ in range(attempts):
+        while attempts > 0:
             bind = self._choose()
             if bind is None:
                 if not later:
                     return TransientFailure("no bind is up")
-                await self._wait_up_within(self.settings.binds[0].response_timeout_s)
+                if not await self._wait_up_within(self.settings.binds[0].response_timeout_s):
+                    attempts -= 1
                 continue
+            attempts -= 1
             response = await bind.send(pdu)
             if response is None:
                 failure = TransientFailure("submit_sm unanswered")
@@ -211,9 +212,13 @@ class SmppConnector:
         up = [b for b in self.binds if b.up and b.settings.mode.submits]
         return min(up, key=lambda b: b.load) if up else None
 
-    async def _wait_up_within(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
+    async def _wait_up_within(self, seconds: float) -> bool:
+        """Whether a submitting bind came up within ``seconds``."""
+        try:
             await within(self._clock, seconds, self.wait_up())
+        except TimeoutError:
+            return False
+        return True
 
     # --- receipts ----------------------------------------------------------------------------------
 
