@@ -90,7 +90,9 @@ class SmscSimulator:
         self._rng = random.Random(self.behaviour.seed)  # latency jitter only
         self._numbers = 0
         self._fired: set[str] = set()
-        self._broken: set[SmppSession] = set()  # a corrupt PDU was written: nothing more is answered
+        self._broken: set[SmppSession] = (
+            set()
+        )  # a corrupt PDU was written: nothing more is answered
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connections: set[asyncio.Task[Any]] = set()
