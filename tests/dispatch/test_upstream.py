@@ -94,7 +94,9 @@ async def test_refusals_end_the_message_and_the_rest_are_delivered(
     assert refused == 3
 
 
-async def test_delivery_ratio(services: Services, client: httpx.AsyncClient, clock: ManualClock) -> None:
+async def test_delivery_ratio(
+    services: Services, client: httpx.AsyncClient, clock: ManualClock
+) -> None:
     await add_alice(services)
     await send(client, ",".join(PHONES))
     async with upstream(services, clock, Behaviour(delivery_ratio=0.5, seed=7)) as up:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,6 +79,21 @@ async def run_with_time(clock: ManualClock, work: Awaitable[None]) -> None:
             step = 1.0 if deadline is None else max(deadline - clock.monotonic(), 0.0)
             await clock.advance(step)
     task.result()
+
+
+async def eventually(
+    clock: ManualClock, check: Callable[[], Awaitable[bool]], *, step_s: float = 0.05
+) -> None:
+    """Until ``check()`` holds: real I/O gets ``QUIET_S`` (a deadline) between checks, then virtual
+    time moves on by ``step_s`` (for loops that poll on the clock, like the gateway's dispatcher)."""
+    for _ in range(400):
+        if await check():
+            return
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await asyncio.wait({never}, timeout=QUIET_S)
+        never.cancel()
+        await clock.advance(step_s)
+    raise AssertionError("condition not reached")
 
 
 async def deliver_everything(

@@ -203,3 +203,16 @@ def _statuses(text: str, key: str) -> tuple[int, ...]:
         return tuple(int(s.strip(), 0) for s in text.split(",") if s.strip())
     except ValueError:
         raise ConfigError(key, f"expected command_status numbers, got {text!r}") from None
+
+
+def upstream_connectors(
+    configs: tuple[SmppConnectorConfig, ...], reserved: frozenset[str]
+) -> list[ConnectorSettings]:
+    """Every configured connector; names unique and none of ``reserved`` (the built-in channels)."""
+    settings = [connector_settings(config, index) for index, config in enumerate(configs)]
+    seen: set[str] = set()
+    for index, connector in enumerate(settings):
+        if connector.name in seen or connector.name in reserved:
+            raise ConfigError(f"connectors[{index}].name", f"{connector.name!r} is taken")
+        seen.add(connector.name)
+    return settings
