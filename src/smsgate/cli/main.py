@@ -26,6 +26,7 @@ from smsgate.app import (
 from smsgate.cli.accounts import account
 from smsgate.cli.catalog import numbering, route, sender
 from smsgate.cli.common import run_async, settings_of
+from smsgate.cli.simulator import simulator  # issue 5
 from smsgate.cli.tariffs import tariff
 from smsgate.clock import SystemClock
 from smsgate.config import Settings, load_settings
@@ -121,5 +122,5 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
         await gateway.wait()
 
 
-for _group in (account, tariff, numbering, sender, route):
+for _group in (account, tariff, numbering, sender, route, simulator):
     main.add_command(_group)

@@ -105,6 +105,10 @@ class SmscSimulator:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     @property
+    def host(self) -> str:
+        return self._host
+
+    @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("simulator is not listening")
