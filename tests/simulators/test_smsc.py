@@ -105,4 +105,3 @@ async def test_the_cli_runs_a_simulator_smpplib_can_use() -> None:
         await asyncio.wait_for(process.wait(), 20)
     assert "accepted 2" in summary
     assert process.returncode == 0
-

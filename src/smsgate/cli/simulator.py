@@ -32,7 +32,9 @@ def simulator() -> None:
 @click.option("--system-id", default=SYSTEM_ID, show_default=True)
 @click.option("--latency", type=float, help="Seconds before each submit_sm_resp.")
 @click.option("--latency-jitter", type=float, help="Up to this many seconds more, at random.")
-@click.option("--delivery-ratio", type=click.FloatRange(0, 1), help="Share delivered (else UNDELIV).")
+@click.option(
+    "--delivery-ratio", type=click.FloatRange(0, 1), help="Share delivered (else UNDELIV)."
+)
 @click.option("--receipt-delay", type=float, help="Seconds from the submit to its receipt.")
 @click.option("--receipts", type=click.Choice(RECEIPT_KINDS), help="How receipts travel.")
 @click.option("--id-format", type=click.Choice(ID_FORMATS), help="Ids in submit_sm_resp.")
