@@ -45,7 +45,7 @@ from smsgate.protocols.smpp.pdu import (
     SubmitSmResp,
 )
 from smsgate.protocols.smpp.session import SessionSettings, SmppSession
-from smsgate.protocols.smpp.states import Role
+from smsgate.protocols.smpp.states import BindState, Role
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +66,9 @@ class SendPacer(Protocol):
 
 
 PacerFactory = Callable[[BindSettings], SendPacer]
+
+# BindState.is_bound builds its tuple of members on every call; this is a set made once.
+_BOUND = frozenset({BindState.BOUND_TX, BindState.BOUND_RX, BindState.BOUND_TRX})
 
 _BIND_PDU: dict[BindMode, type[Bind]] = {
     BindMode.TRANSCEIVER: BindTransceiver,
@@ -149,7 +152,7 @@ class UpstreamBind:
     @property
     def up(self) -> bool:
         session = self.session
-        return session is not None and session.state.is_bound
+        return session is not None and session.state in _BOUND
 
     @property
     def running(self) -> bool:
@@ -205,7 +208,7 @@ class UpstreamBind:
 
     async def _send(self, pdu: SubmitSm) -> SubmitSmResp | None:
         session = self.session
-        if session is None or not session.state.is_bound:
+        if session is None or session.state not in _BOUND:
             return None
         self.in_flight += 1
         try:

@@ -94,6 +94,7 @@ class SmppConnector:
             )
             for index, bind in enumerate(settings.binds)
         ]
+        self._submitters = [b for b in self.binds if b.settings.mode.submits]
         self._references = itertools.count(rng.randrange(0x10000))
         self._owned = False
 
@@ -166,7 +167,7 @@ class SmppConnector:
         ids: list[str] = []
         try:
             for pdu in pdus:
-                outcome = await self._send_part(pdu, later=bool(ids))
+                outcome = await self._send_part(pdu, bind, later=bool(ids))
                 if not isinstance(outcome, str):
                     return outcome
                 ids.append(outcome)
@@ -178,13 +179,14 @@ class SmppConnector:
         return Accepted(ids[0], part_ids=tuple(ids[1:]), receipts=len(ids))
 
     async def _send_part(
-        self, pdu: SubmitSm, *, later: bool
+        self, pdu: SubmitSm, first_choice: UpstreamBind, *, later: bool
     ) -> str | TransientFailure | PermanentFailure | RouteFailure:
-        """The normalised id of the part, or the failure to report for the message."""
+        """The normalised id of the part, or the failure to report for the message; sent over
+        ``first_choice`` while it is up, else over another bind."""
         attempts = 1 + (self.settings.part_retries if later else 0)
         failure: TransientFailure | PermanentFailure | RouteFailure = TransientFailure("no bind")
         while attempts > 0:
-            bind = self._choose()
+            bind = first_choice if first_choice.up else self._choose()
             if bind is None:
                 if not later:
                     return TransientFailure("no bind is up")
@@ -209,8 +211,11 @@ class SmppConnector:
 
     def _choose(self) -> UpstreamBind | None:
         """The least loaded bound bind that submits."""
-        up = [b for b in self.binds if b.up and b.settings.mode.submits]
-        return min(up, key=lambda b: b.load) if up else None
+        best: UpstreamBind | None = None
+        for bind in self._submitters:
+            if bind.up and (best is None or bind.load < best.load):
+                best = bind
+        return best
 
     async def _wait_up_within(self, seconds: float) -> bool:
         """Whether a submitting bind came up within ``seconds``."""

@@ -15,7 +15,8 @@ carry them and a test message must never reach one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 from smsgate.channels.base import OutgoingMessage
 from smsgate.channels.smpp.settings import BindSettings, Coding, ConnectorSettings, LongMessages
@@ -58,10 +59,12 @@ def submit_pdus(
     coded = _coding(message.text, bind, flash=message.msg_type == MessageType.FLASH)
     base = _base(message, bind, connector, coded.data_coding)
     text = message.text
-    if _units(text, coded) <= coded.single:
-        return [replace(base, short_message=encode_text(text, coded.alphabet))]
+    whole = encode_text(text, coded.alphabet)
+    # Units from the octets: GSM-7 is unpacked (ESC + character for extensions), UCS-2 two a unit.
+    if len(whole) // (2 if coded.alphabet is Alphabet.UCS2 else 1) <= coded.single:
+        return [SubmitSm(**base, short_message=whole)]
     if connector.long_messages is LongMessages.PAYLOAD:
-        return [replace(base, tlvs=Tlvs(message_payload=encode_text(text, coded.alphabet)))]
+        return [SubmitSm(**base, tlvs=Tlvs(message_payload=whole))]
     chunks = [text[start:end] for start, end in _bounds(text, coded)]
     total = len(chunks)
     if total > 255:
@@ -75,13 +78,11 @@ def submit_pdus(
                 sar_total_segments=total,
                 sar_segment_seqnum=seqnum,
             )
-            pdus.append(replace(base, short_message=octets, tlvs=tlvs))
+            pdus.append(SubmitSm(**base, short_message=octets, tlvs=tlvs))
         else:
             header = concat_udh(reference & 0xFF, total, seqnum)
             pdus.append(
-                replace(
-                    base, esm_class=base.esm_class | EsmClass.UDHI, short_message=header + octets
-                )
+                SubmitSm(**{**base, "esm_class": EsmClass.UDHI}, short_message=header + octets)
             )
     return pdus
 
@@ -103,12 +104,6 @@ def _latin1(text: str) -> bool:
     return all(ord(c) < 256 for c in text)
 
 
-def _units(text: str, coded: _Coded) -> int:
-    if coded.alphabet is Alphabet.LATIN1:
-        return len(text)
-    return sum(char_units(c, coded.encoding) for c in text)
-
-
 def _bounds(text: str, coded: _Coded) -> Iterator[tuple[int, int]]:
     """Greedy parts of at most ``coded.part`` units, whole characters (as domain/segments.py)."""
     start, used = 0, 0
@@ -123,16 +118,17 @@ def _bounds(text: str, coded: _Coded) -> Iterator[tuple[int, int]]:
 
 def _base(
     message: OutgoingMessage, bind: BindSettings, connector: ConnectorSettings, data_coding: int
-) -> SubmitSm:
+) -> dict[str, Any]:
+    """The fields every part shares (built once: a frozen dataclass costs per construction)."""
     sender = message.sender or ""
     numeric = sender.lstrip("+").isdigit()
-    return SubmitSm(
-        source_addr_ton=bind.numeric_source_ton if numeric else bind.source_ton,
-        source_addr_npi=bind.numeric_source_npi if numeric else bind.source_npi,
-        source_addr=sender.lstrip("+") if numeric else sender,
-        dest_addr_ton=bind.dest_ton,
-        dest_addr_npi=bind.dest_npi,
-        destination_addr=message.phone.lstrip("+"),
-        registered_delivery=connector.registered_delivery,
-        data_coding=data_coding,
-    )
+    return {
+        "source_addr_ton": bind.numeric_source_ton if numeric else bind.source_ton,
+        "source_addr_npi": bind.numeric_source_npi if numeric else bind.source_npi,
+        "source_addr": sender.lstrip("+") if numeric else sender,
+        "dest_addr_ton": bind.dest_ton,
+        "dest_addr_npi": bind.dest_npi,
+        "destination_addr": message.phone.lstrip("+"),
+        "registered_delivery": connector.registered_delivery,
+        "data_coding": data_coding,
+    }
