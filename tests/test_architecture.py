@@ -15,6 +15,7 @@ ALLOWED = {
     "protocols": {"protocols", "domain", "errors", "clock"},
     "store": {"store", "domain", "errors", "config", "clock"},
     "channels": {"channels", "protocols", "domain", "errors", "config", "clock"},
+    "simulators": {"simulators", "protocols", "domain", "errors", "clock"},  # issue 5
     "services": {"services", "store", "domain", "errors", "config", "clock", "metrics"},
     "dispatch": {
         "dispatch",

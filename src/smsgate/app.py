@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,16 +19,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
 import smsgate
+from smsgate.channels.base import Receipt  # issue 5
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
 from smsgate.channels.simulator_rules import RuleSyntaxError, parse_rules
+from smsgate.channels.smpp.connector import SmppConnector  # issue 5
+from smsgate.channels.smpp.settings import ConnectorSettings, upstream_connectors  # issue 5
 from smsgate.channels.webhook import WebhookPoster, build_clients
 from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.dispatch.callbacks import CallbackSender
 from smsgate.dispatch.connectors import ConnectorLimits, Connectors
 from smsgate.dispatch.exports import ExportRunner
+from smsgate.dispatch.ownership import ConnectorLeases  # issue 5
+from smsgate.dispatch.upstream import bind_pacers  # issue 5
+from smsgate.dispatch.upstream import connector_limits as upstream_limits
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
@@ -72,8 +78,20 @@ from smsgate.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 LISTENERS = ("http", "smtp", "smpp")
-# Connectors a route may name. The built-in simulator is the embedded default route.
+# Connectors a route may name. The built-in simulator is the embedded default route; the upstream
+# SMPP connectors of the configuration ([[connectors]], issue 5) come next to it.
 CONNECTORS = (SIMULATOR,)
+
+
+def upstream_settings(settings: Settings) -> list[ConnectorSettings]:
+    """The configured upstream SMPP connectors (issue 5); ConfigError names a bad key."""
+    return upstream_connectors(settings.connectors, frozenset(CONNECTORS))
+
+
+def connector_names(settings: Settings) -> tuple[str, ...]:
+    return (*CONNECTORS, *(c.name for c in upstream_settings(settings)))
+
+
 HOUSEKEEPING_INTERVAL_S = 60.0
 DEMO_LOGIN = "demo"
 DEMO_BALANCE = Decimal("1000")
@@ -138,7 +156,11 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 sending=sending,
                 statuses=StatusService(db, writer, clock),
                 routes=RouteService(
-                    db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
+                    db,
+                    writer,
+                    clock,
+                    default_connector=SIMULATOR,
+                    connectors=connector_names(settings),
                 ),
                 metrics=metrics,
                 smpp=SmppService(db, writer, clock),
@@ -299,6 +321,9 @@ class Gateway:
         self._dispatching: asyncio.Task[None] | None = None
         self._exporting: asyncio.Task[None] | None = None  # issue 6
         self._calling_back: asyncio.Task[None] | None = None  # issue 8
+        self._leasing: asyncio.Task[None] | None = None  # issue 5
+        self._leases: ConnectorLeases | None = None
+        self.upstream: list[SmppConnector] = []
         self.simulator: SimulatorChannel | None = None
         self.smtp: SmtpServer | None = None
         self.smpp: SmppServer | None = None
@@ -327,17 +352,35 @@ class Gateway:
                 if self._settings.simulator.log
                 else None,
             )
+            # --- issue 5: upstream SMPP connectors, their receipts stored before they are answered
+            upstream = upstream_settings(self._settings)
+            dispatchers: list[Dispatcher] = []
+
+            async def store_receipts(name: str, receipts: Sequence[Receipt]) -> None:
+                await dispatchers[0].store_receipts(name, receipts)
+
+            for config in upstream:
+                self.upstream.append(
+                    await self._stack.enter_async_context(
+                        SmppConnector(config, self._clock, store_receipts, bind_pacers(self._clock))
+                    )
+                )
             connectors = Connectors(
-                [self.simulator],
+                [self.simulator, *self.upstream],
                 self._clock,
-                {SIMULATOR: connector_limits(self._settings)},
+                {
+                    SIMULATOR: connector_limits(self._settings),
+                    **{config.name: upstream_limits(config) for config in upstream},
+                },
             )
+            # --- end issue 5
             dispatcher = Dispatcher(
                 self.services.writer,
                 connectors,
                 self._clock,
                 routes=self.services.routes.table,
             )
+            dispatchers.append(dispatcher)
             self._dispatching = asyncio.create_task(dispatcher.run(), name="dispatcher")
             self._exporting = asyncio.create_task(  # issue 6
                 export_runner(self.services).run(), name="export-runner"
@@ -345,6 +388,14 @@ class Gateway:
             self._calling_back = asyncio.create_task(  # issue 8
                 self._send_callbacks(self.services), name="callbacks"
             )
+            if self.upstream:  # issue 5: one node at a time runs a connector's binds
+                self._leases = ConnectorLeases(
+                    self.services.writer,
+                    self._clock,
+                    self._settings.node_id or socket.gethostname(),
+                    self.upstream,
+                )
+                self._leasing = asyncio.create_task(self._leases.run(), name="connector-leases")
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -361,6 +412,7 @@ class Gateway:
             self._calling_back,
             self._dispatching,
             self._exporting,
+            self._leasing,
             self._housekeeping,
             self._publishing,
         ):
@@ -368,6 +420,9 @@ class Gateway:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._leases is not None:  # issue 5: unbind and hand the connectors to another node
+            with contextlib.suppress(Exception):
+                await self._leases.release()
         await self._stack.aclose()
 
     def listener_status(self) -> Mapping[str, bool]:

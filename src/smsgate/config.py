@@ -227,6 +227,58 @@ class CallbacksSettings:
     batch: int = 500
 
 
+# --- upstream SMPP connectors (issue 5, egress) ----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SmppBindConfig:
+    """One bind of an upstream connector: ``[[connectors.binds]]`` (channels/smpp/settings.py)."""
+
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = ""
+    password: str = ""
+    # transceiver | transmitter | receiver (a transmitter+receiver pair is two binds)
+    mode: str = "transceiver"
+    system_type: str = ""
+    tls: bool = False
+    tls_verify: bool = True
+    tls_ca: str = ""
+    source_ton: int = 5
+    source_npi: int = 0
+    dest_ton: int = 1
+    dest_npi: int = 1
+    # auto (GSM-7, else UCS-2) | ucs2 | latin1
+    coding: str = "auto"
+    window: int = 10
+    tps: Decimal = Decimal(0)
+    enquire_link: Seconds = Seconds(30)
+    response_timeout: Seconds = Seconds(30)
+    connect_timeout: Seconds = Seconds(10)
+    reconnect_min: Seconds = Seconds(1)
+    reconnect_max: Seconds = Seconds(60)
+    throttle_backoff: Seconds = Seconds(1)
+    throttle_backoff_max: Seconds = Seconds(60)
+
+
+@dataclass(frozen=True, slots=True)
+class SmppConnectorConfig:
+    """An upstream SMPP connector: ``[[connectors]]`` with its ``[[connectors.binds]]``."""
+
+    name: str = ""
+    binds: tuple[SmppBindConfig, ...] = ()
+    # udh | sar | payload
+    long_messages: str = "udh"
+    # text | decimal | hex: how the SMSC writes ids in submit_sm_resp and in receipts
+    submit_id_format: str = "text"
+    receipt_id_format: str = "text"
+    registered_delivery: int = 1
+    part_retries: int = 3
+    # command_status values meaning "no route here" (failover to the next connector)
+    route_statuses: str = "0x50, 0x51"
+
+
+# --- end upstream SMPP connectors ----------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
@@ -252,6 +304,7 @@ class Settings:
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     exports: ExportSettings = field(default_factory=ExportSettings)  # issue 6
     callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)  # issue 8
+    connectors: tuple[SmppConnectorConfig, ...] = ()  # issue 5: [[connectors]] (no env overrides)
 
 
 def load_settings(
@@ -285,6 +338,9 @@ def _build(cls: type[Any], raw: Mapping[str, Any], environ: Mapping[str, str], p
     for f in dataclasses.fields(cls):
         dotted = prefix + f.name
         hint = hints[f.name]
+        if _is_table_array(hint):  # issue 5: [[connectors]]-style arrays of tables
+            values[f.name] = _build_array(hint, raw.get(f.name, []), dotted)
+            continue
         if dataclasses.is_dataclass(hint):
             section = raw.get(f.name, {})
             if not isinstance(section, dict):
@@ -297,6 +353,24 @@ def _build(cls: type[Any], raw: Mapping[str, Any], environ: Mapping[str, str], p
         elif f.name in raw:
             values[f.name] = _coerce(raw[f.name], hint, dotted)
     return cls(**values)
+
+
+def _is_table_array(hint: Any) -> bool:
+    args = typing.get_args(hint)
+    return (
+        typing.get_origin(hint) is tuple
+        and len(args) == 2
+        and args[1] is Ellipsis
+        and dataclasses.is_dataclass(args[0])
+    )
+
+
+def _build_array(hint: Any, raw: Any, key: str) -> tuple[Any, ...]:
+    """An array of tables (``[[connectors]]``); the environment does not override its items."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ConfigError(key, "expected an array of tables")
+    item_cls = typing.get_args(hint)[0]
+    return tuple(_build(item_cls, item, {}, f"{key}[{i}].") for i, item in enumerate(raw))
 
 
 def _coerce(value: Any, hint: Any, key: str) -> Any:  # noqa: C901 - one branch per setting type

@@ -31,9 +31,17 @@ class OutgoingMessage:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """The channel took the message; receipts will name it by ``provider_id``."""
+    """The channel took the message; receipts will name it by ``provider_id``.
+
+    A channel that sent the parts separately (SMPP: one submit_sm per part, each with its own id)
+    lists the other parts' ids in ``part_ids``, so a receipt naming any part finds the message, and
+    says in ``receipts`` how many receipts to expect when that differs from the message's parts (one
+    for a long text sent in one ``message_payload``); None: one per part.
+    """
 
     provider_id: str
+    part_ids: tuple[str, ...] = ()
+    receipts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,19 +12,17 @@ will fit.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.channels.base import (
     Accepted,
     Channel,
-    DeliveryState,
     OutgoingMessage,
     PermanentFailure,
     Receipt,
@@ -34,9 +32,9 @@ from smsgate.channels.base import (
     TransientFailure,
 )
 from smsgate.clock import Clock
+from smsgate.dispatch import correlation
 from smsgate.dispatch.claiming import FairClaim
 from smsgate.dispatch.connectors import Connector, Connectors
-from smsgate.dispatch.receipts import final_status, part_failure
 from smsgate.domain.codes import ErrCode, MessageStatus
 from smsgate.domain.routing import RouteTable
 from smsgate.store.repos import dispatch as repo
@@ -74,6 +72,10 @@ class _HandOver:
     unroutable: list[ClaimedMessage] = field(default_factory=list)
     retry: list[ClaimedMessage] = field(default_factory=list)
     deferred: list[tuple[int, float]] = field(default_factory=list)
+    # Hand-overs whose parts have ids of their own or whose receipts do not number their parts.
+    parted: dict[str, list[tuple[ClaimedMessage, Accepted]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 class Dispatcher:
@@ -111,7 +113,7 @@ class Dispatcher:
         for connector in self._connectors:
             receipts = connector.channel.due_receipts(self._clock.now())
             if receipts:
-                await self._apply_receipts(connector.name, receipts)
+                await self.store_receipts(connector.name, receipts)
                 applied += len(receipts)
         return len(claimed) + applied + await self._sweep()
 
@@ -139,7 +141,8 @@ class Dispatcher:
         wall = self._clock.now()
 
         async def op(conn: AsyncConnection) -> int:
-            return len(await repo.expire_silent(conn, wall - RECEIPT_GRACE_S, wall))
+            expired = await repo.expire_silent(conn, wall - RECEIPT_GRACE_S, wall)
+            return len(expired) + await correlation.retry_parked(conn, wall)
 
         return await self._writer.submit(op)
 
@@ -276,6 +279,10 @@ class Dispatcher:
             await repo.record_unroutable(conn, result.unroutable, now)
             for connector, accepted in result.accepted.items():
                 await repo.record_submitted(conn, accepted, connector, now)
+                # Part ids, receipt counts and receipts that came early, in the same transaction.
+                await correlation.record_hand_over(
+                    conn, connector, accepted, result.parted.get(connector, []), now
+                )
             await repo.record_final(conn, result.failed, now)
             await repo.defer(conn, result.deferred, now)
             for message in result.retry:
@@ -304,33 +311,16 @@ class Dispatcher:
             fresh.extend(m for m in in_doubt if m.id not in held)
         return fresh
 
-    async def _apply_receipts(self, connector: str, receipts: Sequence[Receipt]) -> None:
+    async def store_receipts(self, connector: str, receipts: Sequence[Receipt]) -> None:
+        """Apply ``receipts`` of ``connector`` to their messages; returns once committed.
+
+        The receipt sink of channels that must answer a receipt only after it is stored (SMPP
+        deliver_sm). A receipt whose hand-over is not recorded yet is kept and applied when it is
+        (``correlation.py``)."""
         now = self._clock.now()
 
         async def op(conn: AsyncConnection) -> None:
-            found = await repo.find_transferred(conn, connector, [r.provider_id for r in receipts])
-            progress: dict[int, tuple[int, int | None]] = {}
-            finals: list[StatusChange] = []
-            for receipt in receipts:
-                message = found.get(receipt.provider_id)
-                if message is None or receipt.state is DeliveryState.ACCEPTED:
-                    continue  # unknown, already final, or intermediate
-                received, failed_err = progress.get(
-                    message.id, (message.parts_received, message.failed_err)
-                )
-                received += 1
-                failure = part_failure(receipt.state, receipt.err)
-                if failed_err is None and failure is not None:
-                    failed_err = failure
-                progress[message.id] = (received, failed_err)
-                if received >= max(message.parts, 1):
-                    status, err = final_status(failed_err, receipt.state, receipt.err)
-                    hlr = json.dumps(asdict(receipt.hlr)) if receipt.hlr is not None else None
-                    finals.append(StatusChange(message.id, message.account_id, status, err, hlr))
-            done = {c.message_id for c in finals}
-            partial = [(i, n, f) for i, (n, f) in progress.items() if i not in done]
-            await repo.record_parts(conn, partial, now)
-            await repo.record_final(conn, finals, now)
+            await correlation.apply_receipts(conn, connector, receipts, now)
 
         await self._writer.submit(op)
 
@@ -340,6 +330,8 @@ def _record(
 ) -> None:
     if isinstance(outcome, Accepted):
         result.accepted[connector].append((message, outcome.provider_id))
+        if outcome.part_ids or outcome.receipts is not None:
+            result.parted[connector].append((message, outcome))
     elif isinstance(outcome, PermanentFailure):
         result.failed.append(
             StatusChange(message.id, message.account_id, outcome.status, outcome.err)

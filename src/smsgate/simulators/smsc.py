@@ -1,0 +1,356 @@
+"""A simulated operator SMSC on our own SMPP session layer (issue 5; Jasmin-style scripted behaviours).
+
+``SmscSimulator(clock, behaviour)`` is an async context manager: ``__aenter__`` listens (port 0 picks
+a free port, read back from ``.port``); ``__aexit__`` stops listening, stops its receipt tasks, unbinds
+and closes every session. Any ESME binds (or only those in ``behaviour.credentials``); it submits,
+the simulator answers as its :class:`Behaviour` says, and for every accepted submit_sm it delivers a
+receipt — DELIVRD, or UNDELIV err 1 for the share ``1 - delivery_ratio`` — as deliver_sm or data_sm
+to a bound receiver or transceiver (preferring one of the same system_id), retrying while none is
+bound or the ESME answers ``ESME_RX_T_APPN`` / throttles.
+
+What happened is kept for tests and benchmarks: ``accepted`` (every submit_sm answered ESME_ROK),
+``received`` (all submit_sm), ``max_in_flight`` (most submit_sm being answered at once: the
+ESME's effective window), ``arrivals`` (clock.monotonic() of each submit_sm: its rate),
+``receipts_acknowledged`` and ``binds``. :meth:`wait_idle` waits until no receipt is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass
+from typing import Any, cast
+
+from smsgate.clock import Clock, utc_datetime
+from smsgate.protocols.smpp.constants import CommandStatus, EsmClass, MessageState
+from smsgate.protocols.smpp.dlr import DeliveryReceipt, format_receipt
+from smsgate.protocols.smpp.errors import SmppError
+from smsgate.protocols.smpp.handler import BaseHandler
+from smsgate.protocols.smpp.pdu import (
+    Bind,
+    BindResp,
+    DataSm,
+    DeliverSm,
+    GenericNack,
+    SubmitSm,
+    SubmitSmResp,
+)
+from smsgate.protocols.smpp.session import SessionSettings, SmppSession
+from smsgate.protocols.smpp.states import BindState, Role
+from smsgate.protocols.smpp.tlv import Tlvs
+from smsgate.simulators.behaviour import Behaviour, format_id
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ID = "smsgate-sim"
+_RETRY_STATUSES = frozenset(
+    {CommandStatus.ESME_RX_T_APPN, CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL}
+)
+_RECEIVERS = (BindState.BOUND_RX, BindState.BOUND_TRX)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedSubmit:
+    number: int  # the simulator's message number (its id before formatting)
+    message_id: str  # as written in submit_sm_resp
+    system_id: str
+    pdu: SubmitSm
+
+
+class SmscSimulator:
+    def __init__(
+        self,
+        clock: Clock,
+        behaviour: Behaviour | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        system_id: str = SYSTEM_ID,
+        settings: SessionSettings | None = None,
+    ) -> None:
+        self.behaviour = behaviour or Behaviour()
+        self.system_id = system_id
+        self.accepted: list[AcceptedSubmit] = []
+        self.received = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.arrivals: list[float] = []
+        self.receipts_acknowledged: list[str] = []
+        self.receipts_refused: list[tuple[str, int]] = []
+        self.binds = 0
+        self.sessions: set[SmppSession] = set()
+        self._clock = clock
+        self._host, self._requested_port = host, port
+        self._settings = settings or SessionSettings(
+            inbound_window=1000, enquire_link_interval_s=0, idle_timeout_s=0
+        )
+        self._rng = random.Random(self.behaviour.seed)  # latency jitter only
+        self._numbers = 0
+        self._fired: set[str] = set()
+        self._broken: set[SmppSession] = (
+            set()
+        )  # a corrupt PDU was written: nothing more is answered
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections: set[asyncio.Task[Any]] = set()
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._changed = asyncio.Event()  # set and replaced whenever a session binds
+        self._arrived = asyncio.Event()  # set and replaced whenever a submit_sm arrives
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("simulator is not listening")
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def __aenter__(self) -> SmscSimulator:
+        if self._server is not None:
+            raise RuntimeError("simulator already started")
+        self._server = await asyncio.start_server(self._accept, self._host, self._requested_port)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for session in list(self.sessions):
+            if session.state.is_bound:
+                with contextlib.suppress(SmppError, ConnectionError):
+                    await session.unbind()
+            await session.close()
+        await asyncio.gather(*self._tasks, *self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def wait_idle(self) -> None:
+        """Until every receipt of an accepted submit has been delivered (or refused for good)."""
+        await self._idle.wait()
+
+    async def wait_binds(self, count: int) -> None:
+        """Until ``count`` binds have succeeded since the start."""
+        while self.binds < count:
+            await self._changed.wait()
+
+    async def wait_received(self, count: int) -> None:
+        """Until ``count`` submit_sm have arrived since the start."""
+        while self.received < count:
+            await self._arrived.wait()
+
+    async def drop_all(self) -> None:
+        """Cut every connection without unbinding (an operator's network failing)."""
+        for session in list(self.sessions):
+            await session.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            writer.close()
+            return
+        self._connections.add(task)
+        handler = _SmscHandler(self, writer)
+        session = SmppSession(
+            reader, writer, handler, role=Role.SMSC, clock=self._clock, settings=self._settings
+        )
+        self.sessions.add(session)
+        try:
+            await session.serve()
+        finally:
+            self.sessions.discard(session)
+            self._broken.discard(session)
+            self._connections.discard(task)
+
+    def _bound(self) -> None:
+        self.binds += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # --- submit_sm -------------------------------------------------------------------------------
+
+    async def on_submit(
+        self, session: SmppSession, pdu: SubmitSm, writer: asyncio.StreamWriter
+    ) -> SubmitSmResp:
+        self.received += 1
+        number = self.received
+        self.arrivals.append(self._clock.monotonic())
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self._mishap(session, number, writer)
+            return await self._answer(session, pdu, number)
+        finally:
+            self.in_flight -= 1
+
+    async def _mishap(
+        self, session: SmppSession, number: int, writer: asyncio.StreamWriter
+    ) -> None:
+        """The scripted failures that leave this submit_sm unanswered (they never return)."""
+        b = self.behaviour
+        if number <= b.silent or session in self._broken:
+            await _forever()
+        if self._once("unbind", b.unbind_after, number):
+            self._spawn(_quietly(session.unbind()))
+            await _forever()
+        if self._once("drop", b.drop_after, number):
+            self._spawn(session.close())
+            await _forever()
+        if self._once("bad_length", b.bad_length_after, number):
+            # command_length 4: shorter than a header, so the ESME's framer cannot go on.
+            writer.write(bytes.fromhex("00000004") + bytes(12))
+            self._broken.add(session)
+            await _forever()
+
+    def _once(self, name: str, after: int, number: int) -> bool:
+        if after and number > after and name not in self._fired:
+            self._fired.add(name)
+            return True
+        return False
+
+    async def _answer(self, session: SmppSession, pdu: SubmitSm, number: int) -> SubmitSmResp:
+        b = self.behaviour
+        delay = b.latency_s + (
+            self._rng.uniform(0, b.latency_jitter_s) if b.latency_jitter_s else 0
+        )
+        if delay > 0:
+            await self._clock.sleep(delay)
+        if b.nack_every and number % b.nack_every == 0:
+            # The session copies the sequence number; generic_nack stands in for the response.
+            return cast(SubmitSmResp, GenericNack(pdu.sequence_number, CommandStatus.ESME_RSYSERR))
+        if b.throttle_every and number % b.throttle_every == 0:
+            raise SmppError(b.throttle_status, "simulated throttling")
+        if b.error_every and number % b.error_every == 0:
+            raise SmppError(b.error_status, "simulated refusal")
+        if not session.state.is_bound or session in self._broken:
+            await _forever()  # the answer could not reach the ESME: the submit is not accepted
+        self._numbers += 1
+        accepted = AcceptedSubmit(
+            self._numbers, format_id(self._numbers, b.id_format), session.system_id or "", pdu
+        )
+        self.accepted.append(accepted)
+        if b.receipts != "none":
+            self._pending += 1
+            self._idle.clear()
+            if b.receipt_before_response:
+                await self._deliver(accepted)
+            else:
+                self._spawn(self._deliver(accepted))
+        return pdu.resp(message_id=accepted.message_id)
+
+    # --- receipts ----------------------------------------------------------------------------------
+
+    async def _deliver(self, accepted: AcceptedSubmit) -> None:
+        b = self.behaviour
+        try:
+            if b.receipt_delay_s > 0:
+                await self._clock.sleep(b.receipt_delay_s)
+            request = self._receipt(accepted)
+            while True:
+                session = self._receiver(accepted.system_id)
+                if session is None:
+                    await self._changed.wait()
+                    continue
+                try:
+                    if isinstance(request, DataSm):
+                        status = (await session.data_sm(request)).command_status
+                    else:
+                        status = (await session.deliver_sm(request)).command_status
+                except (SmppError, ConnectionError):
+                    continue  # that session is gone: another, or the next bind
+                if status == CommandStatus.ESME_ROK:
+                    self.receipts_acknowledged.append(accepted.message_id)
+                    return
+                if status not in _RETRY_STATUSES:
+                    self.receipts_refused.append((accepted.message_id, status))
+                    return
+                await self._clock.sleep(b.receipt_retry_s)
+        finally:
+            self._pending -= 1
+            if not self._pending:
+                self._idle.set()
+
+    def _receiver(self, system_id: str) -> SmppSession | None:
+        receivers = [s for s in self.sessions if s.state in _RECEIVERS]
+        same = [s for s in receivers if s.system_id == system_id]
+        choices = same or receivers
+        return choices[self._rng.randrange(len(choices))] if choices else None
+
+    def _receipt(self, accepted: AcceptedSubmit) -> DeliverSm | DataSm:
+        b = self.behaviour
+        delivered = random.Random(f"{b.seed}:{accepted.number}").random() < b.delivery_ratio
+        receipt_id = format_id(accepted.number, b.receipt_id_format)
+        now = utc_datetime(self._clock.now())
+        text = format_receipt(
+            DeliveryReceipt(
+                message_id=receipt_id,
+                stat="DELIVRD" if delivered else "UNDELIV",
+                err=0 if delivered else 1,
+                dlvrd=1 if delivered else 0,
+                submit_date=now,
+                done_date=now,
+            )
+        ).encode("latin-1")
+        state = MessageState.DELIVERED if delivered else MessageState.UNDELIVERABLE
+        pdu = accepted.pdu
+        if b.receipts == "data_sm":
+            return DataSm(
+                source_addr=pdu.destination_addr,
+                destination_addr=pdu.source_addr,
+                esm_class=EsmClass.DELIVERY_RECEIPT,
+                tlvs=Tlvs(
+                    receipted_message_id=receipt_id, message_state=state, message_payload=text
+                ),
+            )
+        return DeliverSm(
+            source_addr=pdu.destination_addr,
+            destination_addr=pdu.source_addr,
+            esm_class=EsmClass.DELIVERY_RECEIPT,
+            short_message=text,
+            tlvs=Tlvs(receipted_message_id=receipt_id, message_state=state),
+        )
+
+
+class _SmscHandler(BaseHandler):
+    def __init__(self, smsc: SmscSimulator, writer: asyncio.StreamWriter) -> None:
+        self._smsc = smsc
+        self._writer = writer
+
+    async def handle_bind(self, session: SmppSession, pdu: Bind) -> BindResp:
+        allowed = self._smsc.behaviour.credentials
+        if allowed and (pdu.system_id, pdu.password) not in allowed:
+            raise SmppError(CommandStatus.ESME_RINVPASWD, "unknown system_id or password")
+        # The session is bound once this returns; those waiting for a receiver look after that.
+        asyncio.get_running_loop().call_soon(self._smsc._bound)
+        return pdu.resp(system_id=self._smsc.system_id)
+
+    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp:
+        return await self._smsc.on_submit(session, pdu, self._writer)
+
+
+async def _forever() -> None:
+    """Never answer: the handler is cancelled when its session closes."""
+    await asyncio.get_running_loop().create_future()
+
+
+async def _quietly(awaitable: Awaitable[None]) -> None:
+    with contextlib.suppress(SmppError, ConnectionError):
+        await awaitable
