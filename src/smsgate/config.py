@@ -178,6 +178,48 @@ class SimulatorConfig:
     window: int = 1000
 
 
+# --- e-mail channel (issue 9) ---
+EMAIL_TLS_MODES = ("none", "starttls", "implicit")
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    """The e-mail delivery channel (channels/email): the SMTP relay type-8 messages go through.
+
+    The channel exists only when ``host`` is set. ``tls``: ``none``, ``starttls`` or ``implicit``
+    (port 465 style); ``default_from`` is the From of mails whose sender is not an e-mail address.
+    ``tps``/``window`` pace the connector like any other (dispatch/connectors.py); ``pool_size``
+    connections are kept open and reused. ``reconnect`` is how long a relay that refused a
+    connection is left alone before the next hand-over tries it again. Open tracking (an opened
+    HTML mail → status 2) is on when ``track_url`` (the public base URL of the HTTP listener) and
+    ``track_secret`` (shared by every node) are both set. ``max_attachments`` caps the octets of
+    the files attached to one send.php request.
+    """
+
+    host: str = ""
+    port: int = 25
+    tls: str = "none"
+    # Verify the relay's certificate (turn off only for a relay with a self-signed certificate).
+    verify_tls: bool = True
+    username: str = ""
+    password: str = ""
+    default_from: str = ""
+    # The name the channel gives in EHLO; empty: the machine's name.
+    helo_name: str = ""
+    tps: Decimal = Decimal(0)
+    window: int = 100
+    pool_size: int = 2
+    connect_timeout: Seconds = Seconds(10)
+    timeout: Seconds = Seconds(60)
+    reconnect: Seconds = Seconds(30)
+    track_url: str = ""
+    track_secret: str = ""
+    max_attachments: int = 5 * 1024 * 1024
+
+
+# --- end e-mail channel ---
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
@@ -201,6 +243,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+    email: EmailSettings = field(default_factory=EmailSettings)  # e-mail channel (issue 9)
 
 
 def load_settings(
@@ -317,6 +360,7 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         )
     _validate_network(settings)
     _validate_numbers(settings)
+    _validate_email(settings.email)  # e-mail channel (issue 9)
     if settings.database.sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ConfigError("database.sqlite_synchronous", "expected OFF, NORMAL, FULL or EXTRA")
     if settings.log.format not in ("json", "text"):
@@ -383,3 +427,34 @@ def _validate_numbers(settings: Settings) -> None:
             raise ConfigError(key, f"expected a positive integer, got {value}")
     if settings.auth.argon2_memory_cost_kib < 8 * settings.auth.argon2_parallelism:
         raise ConfigError("auth.argon2_memory_cost_kib", "must be at least 8 × parallelism")
+
+
+# --- e-mail channel (issue 9) ---
+_MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
+
+
+def _validate_email(email: EmailSettings) -> None:
+    if email.tls not in EMAIL_TLS_MODES:
+        raise ConfigError("email.tls (SMSGATE_EMAIL_TLS)", "expected none, starttls or implicit")
+    if not 0 < email.port <= 65535:
+        raise ConfigError("email.port (SMSGATE_EMAIL_PORT)", f"expected a port, got {email.port}")
+    for key, value in (
+        ("email.window", email.window),
+        ("email.pool_size", email.pool_size),
+        ("email.max_attachments", email.max_attachments),
+    ):
+        if value < 1:
+            raise ConfigError(key, f"expected a positive integer, got {value}")
+    if email.tps < 0:
+        raise ConfigError("email.tps", f"expected a number >= 0, got {email.tps}")
+    if email.host and not _MAIL_ADDRESS.match(email.default_from):
+        raise ConfigError(
+            "email.default_from (SMSGATE_EMAIL_DEFAULT_FROM)",
+            "the e-mail channel needs a default From address (name@domain)",
+        )
+    if bool(email.username) != bool(email.password):
+        raise ConfigError("email.username", "relay AUTH needs both email.username and password")
+    if email.track_url and not email.track_url.startswith(("http://", "https://")):
+        raise ConfigError("email.track_url", "expected an http:// or https:// base URL")
+    if bool(email.track_url) != bool(email.track_secret):
+        raise ConfigError("email.track_secret", "open tracking needs track_url and track_secret")
