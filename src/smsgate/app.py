@@ -18,6 +18,9 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
+from smsgate.channels.base import Channel
+from smsgate.channels.email import NAME as EMAIL
+from smsgate.channels.email import EmailChannel
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
@@ -26,6 +29,7 @@ from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.dispatch.connectors import ConnectorLimits, Connectors
 from smsgate.dispatch.worker import Dispatcher
+from smsgate.domain.codes import MessageType
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
@@ -34,6 +38,7 @@ from smsgate.ingress.smtp.handler import SmtpIngress
 from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
+from smsgate.services.attachments import AttachmentService
 from smsgate.services.auth import Authenticator
 from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
@@ -55,8 +60,9 @@ from smsgate.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 LISTENERS = ("http", "smtp")
-# Connectors a route may name. The built-in simulator is the embedded default route.
-CONNECTORS = (SIMULATOR,)
+# Connectors a route may name. The built-in simulator is the embedded default route; the e-mail
+# channel exists when ``email.host`` is configured (issue 9).
+CONNECTORS = (SIMULATOR, EMAIL)
 HOUSEKEEPING_INTERVAL_S = 60.0
 DEMO_LOGIN = "demo"
 DEMO_BALANCE = Decimal("1000")
@@ -114,11 +120,20 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 sending=sending,
                 statuses=StatusService(db, writer, clock),
                 routes=RouteService(
-                    db, writer, clock, default_connector=SIMULATOR, connectors=CONNECTORS
+                    db,
+                    writer,
+                    clock,
+                    default_connector=SIMULATOR,
+                    connectors=CONNECTORS,
+                    # e-mail channel (issue 9): with no routes, mail goes to the relay when set up
+                    type_defaults={MessageType.MAIL: EMAIL} if settings.email.host else None,
                 ),
                 metrics=metrics,
                 smpp=SmppService(db, writer, clock),
                 email2sms=Email2SmsService(db, writer, clock),
+                attachments=AttachmentService(
+                    db, writer, clock, max_bytes=settings.email.max_attachments
+                ),
             )
     finally:
         await db.close()
@@ -191,6 +206,14 @@ def connector_limits(settings: Settings) -> ConnectorLimits:
         raise ConfigError("simulator.tps/simulator.window", str(exc)) from None
 
 
+def email_limits(settings: Settings) -> ConnectorLimits:
+    """The e-mail relay's pacing (issue 9); ConfigError names a bad key."""
+    try:
+        return ConnectorLimits(tps=float(settings.email.tps), window=settings.email.window)
+    except ValueError as exc:
+        raise ConfigError("email.tps/email.window", str(exc)) from None
+
+
 def demo_banner(demo: DemoAccount, base_url: str) -> str:
     return "\n".join(
         [
@@ -248,6 +271,7 @@ class Gateway:
         self._publishing: asyncio.Task[None] | None = None
         self._dispatching: asyncio.Task[None] | None = None
         self.simulator: SimulatorChannel | None = None
+        self.email: EmailChannel | None = None
         self.smtp: SmtpServer | None = None
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
@@ -272,11 +296,21 @@ class Gateway:
                 if self._settings.simulator.log
                 else None,
             )
-            connectors = Connectors(
-                [self.simulator],
-                self._clock,
-                {SIMULATOR: connector_limits(self._settings)},
-            )
+            channels: list[Channel] = [self.simulator]
+            limits = {SIMULATOR: connector_limits(self._settings)}
+            # --- e-mail channel (issue 9) ---
+            if self._settings.email.host:
+                self.email = await self._stack.enter_async_context(
+                    EmailChannel(
+                        self._settings.email,
+                        self._clock,
+                        attachments=self.services.attachments.load,
+                    )
+                )
+                channels.append(self.email)
+                limits[EMAIL] = email_limits(self._settings)
+            # --- end e-mail channel ---
+            connectors = Connectors(channels, self._clock, limits)
             dispatcher = Dispatcher(
                 self.services.writer,
                 connectors,

@@ -8,6 +8,7 @@ from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
+from smsgate.services.attachments import AttachmentService
 from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
@@ -43,3 +44,5 @@ class Services:
     smpp: SmppService
     # --- e-mail to SMS (issue 9) ---
     email2sms: Email2SmsService
+    # --- e-mail channel (issue 9) ---
+    attachments: AttachmentService

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -354,4 +355,21 @@ email2sms_settings = Table(
     Column("phones_in_address", Boolean, nullable=False, server_default="0"),
     Column("max_length", Integer, nullable=False, server_default="0"),
     Column("updated_at", UnixTime, nullable=False),
+)
+
+# --- e-mail channel (issue 9) --------------------------------------------------------------------
+
+# Files attached to a mail=1 send.php request, stored once per request before its messages; each
+# message names them in its options (``"att": "<id>,<id>"``, domain/email_delivery.py).
+mail_attachments = Table(
+    "mail_attachments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UnixTime, nullable=False),
+    Index("ix_mail_attachments_created_at", "created_at"),
 )
