@@ -44,6 +44,7 @@ from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
+from smsgate.services.email_opens import EmailOpenService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
@@ -134,6 +135,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 attachments=AttachmentService(
                     db, writer, clock, max_bytes=settings.email.max_attachments
                 ),
+                email_opens=EmailOpenService(writer, clock, secret=settings.email.track_secret),
             )
     finally:
         await db.close()

@@ -12,6 +12,7 @@ from smsgate.services.attachments import AttachmentService
 from smsgate.services.auth import Authenticator
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
+from smsgate.services.email_opens import EmailOpenService
 from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.routing import RouteService
@@ -46,3 +47,4 @@ class Services:
     email2sms: Email2SmsService
     # --- e-mail channel (issue 9) ---
     attachments: AttachmentService
+    email_opens: EmailOpenService
