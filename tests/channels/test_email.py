@@ -4,6 +4,8 @@ relay's answers become."""
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from email.message import EmailMessage
@@ -299,3 +301,85 @@ async def test_a_connection_lost_mid_transaction_is_transient(
     await relay.start()
     outcomes = await channel.submit([mail(2), mail(3)])
     assert sorted(type(o).__name__ for o in outcomes) == ["Accepted", "TransientFailure"]
+
+
+@pytest.fixture(scope="module")
+def relay_tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    """A server context with a self-signed certificate for 127.0.0.1 (openssl from PATH)."""
+    directory = tmp_path_factory.mktemp("relay-tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [  # noqa: S607 - openssl from PATH
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+async def test_tls_and_auth(relay_tls: ssl.SSLContext, clock: ManualClock, mode: str) -> None:
+    relay = SmtpRelay(
+        tls=relay_tls, implicit_tls=mode == "implicit", credentials=("gateway", "s3cret")
+    )
+    await relay.start()
+    try:
+        settings = settings_for(
+            relay, tls=mode, verify_tls=False, username="gateway", password="s3cret"
+        )
+        async with EmailChannel(settings, clock) as channel:
+            [outcome] = await channel.submit([mail()])
+        assert isinstance(outcome, Accepted)
+        assert relay.logins == ["gateway"]
+        assert only(relay)["Subject"] == "Тема письма"
+    finally:
+        await relay.stop()
+
+
+async def test_refused_auth_makes_the_relay_unavailable(
+    relay_tls: ssl.SSLContext, clock: ManualClock
+) -> None:
+    relay = SmtpRelay(tls=relay_tls, credentials=("gateway", "s3cret"))
+    await relay.start()
+    try:
+        settings = settings_for(
+            relay, tls="starttls", verify_tls=False, username="gateway", password="wrong"
+        )
+        async with EmailChannel(settings, clock) as channel:
+            [outcome] = await channel.submit([mail()])
+            assert isinstance(outcome, TransientFailure)
+            assert not available(channel)
+        assert relay.received == []
+    finally:
+        await relay.stop()
+
+
+async def test_plain_relay_refuses_a_starttls_channel(clock: ManualClock) -> None:
+    relay = SmtpRelay()  # offers no STARTTLS: a channel that requires it must not send in clear
+    await relay.start()
+    try:
+        async with EmailChannel(settings_for(relay, tls="starttls"), clock) as channel:
+            [outcome] = await channel.submit([mail()])
+            assert isinstance(outcome, TransientFailure)
+            assert not available(channel)
+        assert relay.received == []
+    finally:
+        await relay.stop()
