@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
 import smsgate
-from smsgate.channels.base import Receipt  # issue 5
+from smsgate.channels.base import Channel, Receipt
+from smsgate.channels.email import NAME as EMAIL
+from smsgate.channels.email import EmailChannel
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
@@ -36,6 +38,7 @@ from smsgate.dispatch.ownership import ConnectorLeases  # issue 5
 from smsgate.dispatch.upstream import bind_pacers  # issue 5
 from smsgate.dispatch.upstream import connector_limits as upstream_limits
 from smsgate.dispatch.worker import Dispatcher
+from smsgate.domain.codes import MessageType
 from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
@@ -45,6 +48,7 @@ from smsgate.ingress.smtp.handler import SmtpIngress
 from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
+from smsgate.services.attachments import AttachmentService
 from smsgate.services.auth import Authenticator
 from smsgate.services.blacklist import BlacklistService
 from smsgate.services.callbacks import CallbackService
@@ -53,6 +57,7 @@ from smsgate.services.container import Services
 from smsgate.services.credentials import PasswordHasher, new_password
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
+from smsgate.services.email_opens import EmailOpenService
 from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
@@ -78,9 +83,10 @@ from smsgate.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 LISTENERS = ("http", "smtp", "smpp")
-# Connectors a route may name. The built-in simulator is the embedded default route; the upstream
-# SMPP connectors of the configuration ([[connectors]], issue 5) come next to it.
-CONNECTORS = (SIMULATOR,)
+# Connectors a route may name. The built-in simulator is the embedded default route; the e-mail
+# channel exists when ``email.host`` is configured (issue 9); the upstream SMPP connectors of the
+# configuration ([[connectors]], issue 5) come next to them.
+CONNECTORS = (SIMULATOR, EMAIL)
 
 
 def upstream_settings(settings: Settings) -> list[ConnectorSettings]:
@@ -161,6 +167,8 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                     clock,
                     default_connector=SIMULATOR,
                     connectors=connector_names(settings),
+                    # e-mail channel (issue 9): with no routes, mail goes to the relay when set up
+                    type_defaults={MessageType.MAIL: EMAIL} if settings.email.host else None,
                 ),
                 metrics=metrics,
                 smpp=SmppService(db, writer, clock),
@@ -180,6 +188,10 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 # issue 8
                 callbacks=CallbackService(db, writer, clock, settings.callbacks),
                 monitoring=MonitoringService(db, writer, sending, clock),
+                attachments=AttachmentService(
+                    db, writer, clock, max_bytes=settings.email.max_attachments
+                ),
+                email_opens=EmailOpenService(writer, clock, secret=settings.email.track_secret),
             )
     finally:
         await db.close()
@@ -263,6 +275,14 @@ def connector_limits(settings: Settings) -> ConnectorLimits:
         raise ConfigError("simulator.tps/simulator.window", str(exc)) from None
 
 
+def email_limits(settings: Settings) -> ConnectorLimits:
+    """The e-mail relay's pacing (issue 9); ConfigError names a bad key."""
+    try:
+        return ConnectorLimits(tps=float(settings.email.tps), window=settings.email.window)
+    except ValueError as exc:
+        raise ConfigError("email.tps/email.window", str(exc)) from None
+
+
 def demo_banner(demo: DemoAccount, base_url: str) -> str:
     return "\n".join(
         [
@@ -325,6 +345,7 @@ class Gateway:
         self._leases: ConnectorLeases | None = None
         self.upstream: list[SmppConnector] = []
         self.simulator: SimulatorChannel | None = None
+        self.email: EmailChannel | None = None
         self.smtp: SmtpServer | None = None
         self.smpp: SmppServer | None = None
         self.services: Services | None = None
@@ -352,6 +373,20 @@ class Gateway:
                 if self._settings.simulator.log
                 else None,
             )
+            channels: list[Channel] = [self.simulator]
+            limits = {SIMULATOR: connector_limits(self._settings)}
+            # --- e-mail channel (issue 9) ---
+            if self._settings.email.host:
+                self.email = await self._stack.enter_async_context(
+                    EmailChannel(
+                        self._settings.email,
+                        self._clock,
+                        attachments=self.services.attachments.load,
+                    )
+                )
+                channels.append(self.email)
+                limits[EMAIL] = email_limits(self._settings)
+            # --- end e-mail channel ---
             # --- issue 5: upstream SMPP connectors, their receipts stored before they are answered
             upstream = upstream_settings(self._settings)
             dispatchers: list[Dispatcher] = []
@@ -365,15 +400,10 @@ class Gateway:
                         SmppConnector(config, self._clock, store_receipts, bind_pacers(self._clock))
                     )
                 )
-            connectors = Connectors(
-                [self.simulator, *self.upstream],
-                self._clock,
-                {
-                    SIMULATOR: connector_limits(self._settings),
-                    **{config.name: upstream_limits(config) for config in upstream},
-                },
-            )
+                limits[config.name] = upstream_limits(config)
+            channels.extend(self.upstream)
             # --- end issue 5
+            connectors = Connectors(channels, self._clock, limits)
             dispatcher = Dispatcher(
                 self.services.writer,
                 connectors,

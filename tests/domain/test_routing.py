@@ -14,6 +14,16 @@ def test_no_routes_means_the_default_connector() -> None:
     ]
 
 
+def test_no_routes_sends_a_type_with_its_own_default_there() -> None:
+    mail = int(MessageType.MAIL)
+    table = RouteTable([], "simulator", type_defaults={mail: "email"})
+    assert table.connectors(mail, "ivan@example.ru", None, None, 1) == ["email"]
+    assert table.connectors(SMS, "79161234567", "RU", "MTS", 1) == ["simulator"]
+    # Once routes exist they alone decide, for e-mail too.
+    routed = RouteTable([Route(1, "simulator")], "simulator", type_defaults={mail: "email"})
+    assert routed.connectors(mail, "ivan@example.ru", None, None, 1) == ["simulator"]
+
+
 def test_matches_in_position_order_without_repeats() -> None:
     table = RouteTable(
         [

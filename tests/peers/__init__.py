@@ -1,0 +1,1 @@
+"""Fakes of outside services that speak the real protocols."""

@@ -1,4 +1,4 @@
-"""The migrations build exactly the schema that ``schema.py`` (the schema package) describes, on both back ends."""
+"""The migrations build exactly the schema the ``store.schema`` package describes, on both back ends."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ failover of an earlier one. A message no route matches cannot be sent: status 25
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -39,11 +39,20 @@ class Route:
 
 
 class RouteTable:
-    """Ordered routes; with no routes at all, everything goes to the ``default`` connector."""
+    """Ordered routes; with no routes at all, everything goes to the ``default`` connector, or to
+    the default of its message type when ``type_defaults`` names one (e-mail → the e-mail channel
+    when one is configured)."""
 
-    def __init__(self, routes: Iterable[Route], default: str) -> None:
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        default: str,
+        *,
+        type_defaults: Mapping[int, str] | None = None,
+    ) -> None:
         self._routes = tuple(sorted(routes, key=lambda r: r.position))
         self._default = default
+        self._type_defaults = dict(type_defaults or {})
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -59,7 +68,7 @@ class RouteTable:
     ) -> list[str]:
         """Candidate connectors in failover order; empty when no route matches."""
         if not self._routes:
-            return [self._default]
+            return [self._type_defaults.get(msg_type, self._default)]
         chosen: list[str] = []
         for route in self._routes:
             if route.connector not in chosen and route.matches(

@@ -8,12 +8,14 @@ from smsgate.clock import Clock
 from smsgate.config import Settings
 from smsgate.metrics import Metrics
 from smsgate.services.accounts import AccountService
+from smsgate.services.attachments import AttachmentService
 from smsgate.services.auth import Authenticator
 from smsgate.services.blacklist import BlacklistService
 from smsgate.services.callbacks import CallbackService
 from smsgate.services.contacts import ContactService
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
+from smsgate.services.email_opens import EmailOpenService
 from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
@@ -68,3 +70,6 @@ class Services:
     # issue 8
     callbacks: CallbackService
     monitoring: MonitoringService
+    # --- e-mail channel (issue 9) ---
+    attachments: AttachmentService
+    email_opens: EmailOpenService

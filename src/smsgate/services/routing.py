@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,11 +25,14 @@ class RouteService:
         *,
         default_connector: str,
         connectors: Sequence[str],
+        type_defaults: Mapping[int, str] | None = None,
         cache_s: float = CACHE_S,
     ) -> None:
         self._db = db
         self._writer = writer
         self._default = default_connector
+        # With no routes: the connector of a message type that has its own (e-mail, issue 9).
+        self._type_defaults = dict(type_defaults or {})
         self._connectors = frozenset(connectors)
         self._table = Refreshed(self._read_table, clock, cache_s)
 
@@ -62,4 +65,8 @@ class RouteService:
         return await self._table.get()
 
     async def _read_table(self) -> RouteTable:
-        return RouteTable((route for _, route in await self.list()), self._default)
+        return RouteTable(
+            (route for _, route in await self.list()),
+            self._default,
+            type_defaults=self._type_defaults,
+        )

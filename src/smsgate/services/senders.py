@@ -82,12 +82,16 @@ class SenderService:
         self, account: AccountRecord, requested: str | None, msg_type: MessageType | None
     ) -> str | None:
         """The sender to send from: absent → the account default; ``""`` or ``.`` → none (route
-        default); otherwise an active sender of the account, else request error 6."""
+        default); otherwise an active sender of the account, else request error 6. A mail
+        (``mail=1``) names an e-mail sender (codes.md §5.3 type 2); another kind is error 6 too
+        (the e-mail channel sends a mail without one from its configured default address)."""
         if requested is None:
             return account.default_sender
         name = requested.strip()
         if name in ("", "."):
             return None
+        if msg_type == MessageType.MAIL and not _EMAIL.match(name):
+            raise RequestError(RequestErrorCode.FORBIDDEN, f"sender {name!r} is no e-mail sender")
         if await self.may_send_from(account, name):
             return name
         raise RequestError(RequestErrorCode.FORBIDDEN, f"sender {name!r} is not approved")

@@ -13,6 +13,7 @@ from starlette.routing import Route
 import smsgate
 from smsgate.ingress.http.compat import endpoints
 from smsgate.ingress.http.compat.pipeline import CompatApi
+from smsgate.ingress.http.tracking import pixel_endpoint
 from smsgate.services.container import Services
 
 ListenerStatus = Callable[[], Mapping[str, bool]]
@@ -52,5 +53,7 @@ def build_http_app(services: Services, listeners: ListenerStatus) -> Starlette:
         Route("/rest/send/", compat.handle_rest_send, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        # Open tracking of HTML mails (issue 9).
+        Route("/t/{token}.gif", pixel_endpoint(services.email_opens), methods=["GET"]),
     ]
     return Starlette(routes=routes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from smsgate.store.schema.accounts_admin import (
     account_policies,
     email2sms_settings,
+    mail_attachments,
     op_templates,
     payments,
     sender_codes,
@@ -71,6 +72,7 @@ __all__ = [
     "message_parts",
     "messages",
     "meta",
+    "mail_attachments",
     "metadata",
     "monitor_groups",
     "monitor_pings",

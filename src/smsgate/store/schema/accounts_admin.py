@@ -8,13 +8,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
     Text,
 )
 
-from smsgate.store.schema.core import metadata
+from smsgate.store.schema.core import BigId, metadata
 from smsgate.store.types import Money, UnixTime
 
 # --- e-mail to SMS (issue 9) ---------------------------------------------------------------------
@@ -125,4 +126,21 @@ template_operators = Table(
     metadata,
     Column("operator", String(200), primary_key=True),
     Column("code", String(16), nullable=False),
+)
+
+# --- e-mail channel (issue 9) --------------------------------------------------------------------
+
+# Files attached to a mail=1 send.php request, stored once per request before its messages; each
+# message names them in its options (``"att": "<id>,<id>"``, domain/email_delivery.py).
+mail_attachments = Table(
+    "mail_attachments",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UnixTime, nullable=False),
+    Index("ix_mail_attachments_created_at", "created_at"),
 )

@@ -6,13 +6,19 @@ the layouts official SMSC clients parse (``id,cnt,cost,balance`` in fmt 1 MUST k
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smsgate.domain.codes import MessageType, RequestErrorCode
+from smsgate.domain.email_delivery import (
+    ATTACHMENTS_OPTION,
+    MailAttachment,
+    format_attachment_ids,
+)
 from smsgate.domain.money import display
-from smsgate.domain.sending import Recipient, SendRequest
+from smsgate.domain.sending import Recipient, SendRequest, resolve_type
 from smsgate.errors import RequestError
 from smsgate.ingress.http.compat.pipeline import CompatContext
 from smsgate.ingress.http.compat.templates import apply_template
@@ -131,13 +137,16 @@ async def handle(ctx: CompatContext) -> Reply:
     sending, raw = await apply_template(ctx, params, ctx.params.raw)
     request = parse_request(sending, raw)
     cost = CostMode(_int_param(params, "cost", 0, 3, 0))
+    files = _mail_files(ctx, request)
     options = SendOptions(
         client_id=client_id(params),
         cost=cost,
         test=_flag(params, "test") == "1" or _flag(params, "virtsms") == "1",
-        fingerprint=request_fingerprint(ctx.path, dict(params)),
+        fingerprint=request_fingerprint(ctx.path, _fingerprinted(params, files)),
         ip=ctx.ip,
     )
+    if files and cost is not CostMode.PRICE:
+        request = await _with_attachments(ctx, request, options, files)
     result = await ctx.services.sending.send(ctx.account, request, options)
     if cost is CostMode.PRICE:
         # Limits come after validation (http-api.md §1.7); a price-only request stores nothing.
@@ -146,6 +155,47 @@ async def handle(ctx: CompatContext) -> Reply:
         await ctx.services.guards.send_outcome(ctx.ip, ok=True)
     details = "all" if params.get("op") == "1" else "rejected" if params.get("err") == "1" else ""
     return SendReply(result, cost, details)
+
+
+# --- e-mail attachments (issue 9) ---
+
+
+def _mail_files(ctx: CompatContext, request: SendRequest) -> list[MailAttachment]:
+    """The files of a multipart ``mail=1`` request (or one whose text starts with ``__MAIL__``);
+    other message types do not take uploaded files."""
+    if not ctx.params.files:
+        return []
+    try:
+        msg_type, _ = resolve_type(request.msg_type, request.mes)
+    except ValueError:
+        return []  # the send reports the contradiction
+    if msg_type != MessageType.MAIL:
+        return []
+    return [MailAttachment(f.filename, f.content_type, f.data) for f in ctx.params.files]
+
+
+def _fingerprinted(params: Mapping[str, str], files: list[MailAttachment]) -> dict[str, str]:
+    """The parameters that make two requests identical, the attached files' digests included."""
+    fingerprinted = dict(params)
+    if files:
+        digests = (hashlib.sha256(f.data).hexdigest() for f in files)
+        fingerprinted["\0files"] = ",".join(digests)
+    return fingerprinted
+
+
+async def _with_attachments(
+    ctx: CompatContext, request: SendRequest, options: SendOptions, files: list[MailAttachment]
+) -> SendRequest:
+    """``request`` naming its files, stored first (they must exist before the messages that name
+    them). A request the price-only pass refuses stores nothing: the send itself then reports the
+    refusal, with the request id where the spec wants one."""
+    try:
+        await ctx.services.sending.send(ctx.account, request, replace(options, cost=CostMode.PRICE))
+    except RequestError:
+        return request
+    ids = await ctx.services.attachments.store(ctx.account, files)
+    stored = {**request.options, ATTACHMENTS_OPTION: format_attachment_ids(ids)}
+    return replace(request, options=stored)
 
 
 def _id_value(request_id: str) -> int | str:

@@ -23,15 +23,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Union
 
+from smsgate.config.features import (
+    EMAIL_TLS_MODES,
+    CallbacksSettings,
+    EmailSettings,
+    ExportSettings,
+    SmppBindConfig,
+    SmppConnectorConfig,
+)
+from smsgate.config.units import Seconds
 from smsgate.errors import ConfigError
 
 ENV_PREFIX = "SMSGATE_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-class Seconds(float):
-    """A duration in seconds; the file may say ``30``, ``30s``, ``10m``, ``1h`` or ``7d``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,107 +183,6 @@ class SimulatorConfig:
     window: int = 1000
 
 
-# --- exports (issue 6) ---
-@dataclass(frozen=True, slots=True)
-class ExportSettings:
-    """Deferred exports behind downloads.php (http-api.md §13)."""
-
-    # Where finished files live; empty: ``<data_dir>/exports``. Several nodes serving downloads
-    # must share it (a node answers error 5 for a file it cannot see).
-    dir: str = ""
-    # Files are removed this long after their task finished (the task stays, status 2).
-    retention_days: int = 7
-    # How often the runner looks for waiting tasks.
-    poll_interval: Seconds = Seconds(2)
-    # A running task whose runner has not renewed its lease for this long is taken over.
-    lease: Seconds = Seconds(60)
-    # Messages read from the store per query; memory use of a running export is bounded by it.
-    batch_rows: int = 5000
-    # Tasks one node runs at once (never two of one account).
-    workers: int = 2
-    # A task whose runner died this many times is marked failed instead of being run again.
-    max_attempts: int = 3
-    # Tasks an account may have waiting or running; one more is refused with error 9.
-    max_queued: int = 20
-
-
-# --- end exports ---
-
-
-@dataclass(frozen=True, slots=True)
-class CallbacksSettings:
-    """Callbacks to clients' handlers (http-api.md §14) and ping.php (issue 8)."""
-
-    # Handlers on loopback, link-local and private addresses are refused unless the platform
-    # admin allows them (server-side request forgery).
-    allow_private_networks: bool = False
-    connect_timeout: Seconds = Seconds(5)
-    # Whole-request bound: a handler slower than this has failed (http-api.md §14: 10 s).
-    timeout: Seconds = Seconds(10)
-    # Retried for at least this long, then given up and shown as failed.
-    max_age: Seconds = Seconds(86400)
-    # Callbacks in flight at once: in total and to one handler URL.
-    concurrency: int = 256
-    per_url_concurrency: int = 32
-    # After this many failures in a row a handler rests for ``breaker_rest`` (doubling while it
-    # keeps failing, up to 1 h) so that it does not hold up the others.
-    breaker_failures: int = 5
-    breaker_rest: Seconds = Seconds(30)
-    batch: int = 500
-
-
-# --- upstream SMPP connectors (issue 5, egress) ----------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SmppBindConfig:
-    """One bind of an upstream connector: ``[[connectors.binds]]`` (channels/smpp/settings.py)."""
-
-    host: str = "127.0.0.1"
-    port: int = 2775
-    system_id: str = ""
-    password: str = ""
-    # transceiver | transmitter | receiver (a transmitter+receiver pair is two binds)
-    mode: str = "transceiver"
-    system_type: str = ""
-    tls: bool = False
-    tls_verify: bool = True
-    tls_ca: str = ""
-    source_ton: int = 5
-    source_npi: int = 0
-    dest_ton: int = 1
-    dest_npi: int = 1
-    # auto (GSM-7, else UCS-2) | ucs2 | latin1
-    coding: str = "auto"
-    window: int = 10
-    tps: Decimal = Decimal(0)
-    enquire_link: Seconds = Seconds(30)
-    response_timeout: Seconds = Seconds(30)
-    connect_timeout: Seconds = Seconds(10)
-    reconnect_min: Seconds = Seconds(1)
-    reconnect_max: Seconds = Seconds(60)
-    throttle_backoff: Seconds = Seconds(1)
-    throttle_backoff_max: Seconds = Seconds(60)
-
-
-@dataclass(frozen=True, slots=True)
-class SmppConnectorConfig:
-    """An upstream SMPP connector: ``[[connectors]]`` with its ``[[connectors.binds]]``."""
-
-    name: str = ""
-    binds: tuple[SmppBindConfig, ...] = ()
-    # udh | sar | payload
-    long_messages: str = "udh"
-    # text | decimal | hex: how the SMSC writes ids in submit_sm_resp and in receipts
-    submit_id_format: str = "text"
-    receipt_id_format: str = "text"
-    registered_delivery: int = 1
-    part_retries: int = 3
-    # command_status values meaning "no route here" (failover to the next connector)
-    route_statuses: str = "0x50, 0x51"
-
-
-# --- end upstream SMPP connectors ----------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
@@ -305,6 +209,8 @@ class Settings:
     exports: ExportSettings = field(default_factory=ExportSettings)  # issue 6
     callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)  # issue 8
     connectors: tuple[SmppConnectorConfig, ...] = ()  # issue 5: [[connectors]] (no env overrides)
+
+    email: EmailSettings = field(default_factory=EmailSettings)  # e-mail channel (issue 9)
 
 
 def load_settings(
@@ -442,6 +348,7 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         )
     _validate_network(settings)
     _validate_numbers(settings)
+    _validate_email(settings.email)  # e-mail channel (issue 9)
     if settings.database.sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ConfigError("database.sqlite_synchronous", "expected OFF, NORMAL, FULL or EXTRA")
     if settings.log.format not in ("json", "text"):
@@ -537,3 +444,45 @@ def _validate_numbers(settings: Settings) -> None:
             raise ConfigError(key, f"expected a positive integer, got {value}")
     if settings.auth.argon2_memory_cost_kib < 8 * settings.auth.argon2_parallelism:
         raise ConfigError("auth.argon2_memory_cost_kib", "must be at least 8 × parallelism")
+
+
+# --- e-mail channel (issue 9) ---
+_MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
+
+
+def _validate_email(email: EmailSettings) -> None:
+    if email.tls not in EMAIL_TLS_MODES:
+        raise ConfigError("email.tls (SMSGATE_EMAIL_TLS)", "expected none, starttls or implicit")
+    if not 0 < email.port <= 65535:
+        raise ConfigError("email.port (SMSGATE_EMAIL_PORT)", f"expected a port, got {email.port}")
+    for key, value in (
+        ("email.window", email.window),
+        ("email.pool_size", email.pool_size),
+        ("email.max_attachments", email.max_attachments),
+    ):
+        if value < 1:
+            raise ConfigError(key, f"expected a positive integer, got {value}")
+    if email.tps < 0:
+        raise ConfigError("email.tps", f"expected a number >= 0, got {email.tps}")
+    if email.host and not _MAIL_ADDRESS.match(email.default_from):
+        raise ConfigError(
+            "email.default_from (SMSGATE_EMAIL_DEFAULT_FROM)",
+            "the e-mail channel needs a default From address (name@domain)",
+        )
+    if bool(email.username) != bool(email.password):
+        raise ConfigError("email.username", "relay AUTH needs both email.username and password")
+    if email.track_url and not email.track_url.startswith(("http://", "https://")):
+        raise ConfigError("email.track_url", "expected an http:// or https:// base URL")
+    if bool(email.track_url) != bool(email.track_secret):
+        raise ConfigError("email.track_secret", "open tracking needs track_url and track_secret")
+
+
+__all__ = [
+    "EMAIL_TLS_MODES",
+    "CallbacksSettings",
+    "EmailSettings",
+    "ExportSettings",
+    "Seconds",
+    "SmppBindConfig",
+    "SmppConnectorConfig",
+]
