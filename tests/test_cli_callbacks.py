@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.test_cli import env, smsgate
+
+# Each test runs the real `smsgate` command in processes of its own: seconds, not milliseconds.
+pytestmark = pytest.mark.timeout(120)
 
 __all__ = ["env"]
 

@@ -13,6 +13,9 @@ import pytest
 
 from tests.conftest import TEST_ENV
 
+# Each test runs the real `smsgate` command in processes of its own: seconds, not milliseconds.
+pytestmark = pytest.mark.timeout(120)
+
 SMSGATE = [sys.executable, "-m", "smsgate"]
 
 

@@ -12,6 +12,9 @@ from tests.support.exports import store_many
 from tests.support.gateway import gateway_env
 from tests.test_cli import smsgate
 
+# Each test runs the real `smsgate` command in processes of its own: seconds, not milliseconds.
+pytestmark = pytest.mark.timeout(120)
+
 PERIOD = ["--start", "01.11.2025", "--end", "30.11.2025"]
 
 
