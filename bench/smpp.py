@@ -6,18 +6,24 @@
             window ÷ round-trip time). The RTT is the simulator's latency before each submit_sm_resp.
             Receipts are off unless ``--receipts``, so the submit path is what is measured.
 
-Other scenarios (the SMPP server intake) register themselves in ``SCENARIOS``.
+``intake``  submit_sm/s from one bind (window 100) into the SMPP server of ``smsgate run`` on a fresh
+            SQLite and PostgreSQL database, each answered only after it is stored, beside the SMSC
+            simulator answering the same client without storing (the ceiling of the session layer).
 
     .venv/bin/python bench/smpp.py                          # egress, window 10, RTT 1 ms and 20 ms
     .venv/bin/python bench/smpp.py egress --rtt-ms 1 5 20 --window 10 --seconds 5
+    .venv/bin/python bench/smpp.py intake                   # one bind, window 100, 20,000 messages
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,12 +31,15 @@ from pathlib import Path
 
 import uvloop
 
-from harness import REPO, describe_machine, spawn, stop_process
+from harness import REPO, Server, database, describe_machine, server_env, spawn, stop_process
 from smsgate.channels.base import Accepted, OutgoingMessage, Receipt
 from smsgate.channels.smpp.connector import SmppConnector
 from smsgate.channels.smpp.settings import BindSettings, ConnectorSettings
 from smsgate.clock import SystemClock
 from smsgate.dispatch.upstream import bind_pacers
+from smsgate.protocols.smpp.handler import BaseHandler
+from smsgate.protocols.smpp.pdu import BindTransceiver, SubmitSm
+from smsgate.protocols.smpp.session import SessionSettings, open_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +135,77 @@ async def egress(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-SCENARIOS: dict[str, Scenario] = {"egress": egress}
+async def _intake_once(port: int, login: str, password: str, window: int, count: int) -> float:
+    """submit_sm/s from one transceiver bind with ``window`` in flight, each answered OK."""
+    settings = SessionSettings(window=window, enquire_link_interval_s=0)
+    session = await open_session(
+        "127.0.0.1", port, BaseHandler(), clock=SystemClock(), settings=settings
+    )
+    try:
+        bound = await session.bind(BindTransceiver(system_id=login, password=password))
+        if bound.command_status != 0:
+            raise SystemExit(f"bind refused: 0x{bound.command_status:08X}")
+
+        async def submit(n: int) -> int:
+            pdu = SubmitSm(
+                destination_addr=f"7916{n % 10_000_000:07d}",
+                short_message=f"Your code is {n:06d}".encode("ascii"),
+            )
+            return (await session.submit_sm(pdu)).command_status
+
+        await asyncio.gather(*(submit(10_000_000 - n) for n in range(window * 5)))  # warm up
+        start = time.perf_counter()
+        statuses = await asyncio.gather(*(submit(n) for n in range(count)))
+        elapsed = time.perf_counter() - start
+        await session.unbind()
+    finally:
+        await session.close()
+    refused = sum(1 for status in statuses if status != 0)
+    if refused:
+        raise SystemExit(f"{refused} of {count} submits refused")
+    return count / elapsed
+
+
+async def intake(args: argparse.Namespace) -> list[Row]:
+    """The SMPP server of ``smsgate run`` (each message stored before its submit_sm_resp) beside the
+    SMSC simulator, which answers on the same session layer without storing (the ceiling)."""
+    count = args.intake_messages
+    proc, port = start_simulator(0.0, receipts=False)
+    try:
+        ceiling = await _intake_once(port, "bench", "bench", args.intake_window, count)
+    finally:
+        stop_process(proc)
+    rows = [Row(f"simulator (no store), window {args.intake_window}", ceiling, ceiling)]
+    for backend in args.backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            # The database helper runs its own event loop: on a thread, beside this one.
+            fresh = database(backend, workdir)
+            url = await asyncio.to_thread(fresh.__enter__)
+            server = Server(server_env(url, workdir, {}), workdir)
+            server.start()
+            try:
+                server.cli("account", "topup", server.login, "100000000")
+                server.cli("tariff", "set", "0.01")
+                server.cli(
+                    "account", "set", server.login,
+                    "--smpp-password", "bench123", "--allow-ip", "127.0.0.1",
+                )  # fmt: skip
+                banner = (workdir / "server.out").read_text()
+                found = re.search(r"smpp listening on 127\.0\.0\.1:(\d+)", banner)
+                if found is None:
+                    raise SystemExit("no SMPP port in the banner")
+                rate = await _intake_once(
+                    int(found[1]), server.login, "bench123", args.intake_window, count
+                )
+            finally:
+                server.stop()
+                await asyncio.to_thread(fresh.__exit__, None, None, None)
+        rows.append(Row(f"{backend}: stored, window {args.intake_window}", rate, ceiling))
+    return rows
+
+
+SCENARIOS: dict[str, Scenario] = {"egress": egress, "intake": intake}
 
 
 def main() -> None:
@@ -137,6 +216,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="messages ≈ ceiling × seconds")
     parser.add_argument("--receipts", action="store_true", help="the simulator sends receipts")
     parser.add_argument("--max-messages", type=int, default=40_000)
+    parser.add_argument("--intake-window", type=int, default=100)
+    parser.add_argument("--intake-messages", type=int, default=20_000)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
     machine = describe_machine()
     print(f"{machine.cpu_model}, {machine.cores} cores, Python {machine.python}, {machine.commit}")
