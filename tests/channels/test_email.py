@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from email.message import EmailMessage
@@ -27,6 +26,7 @@ from smsgate.domain.codes import ErrCode, MessageStatus, MessageType
 from smsgate.domain.email_delivery import MailAttachment, opened_message
 from tests.peers.smtp_relay import SmtpRelay
 from tests.support.clock import ManualClock
+from tests.support.tls import self_signed_certificate
 
 SECRET = "tracking-secret"
 
@@ -307,29 +307,7 @@ async def test_a_connection_lost_mid_transaction_is_transient(
 def relay_tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
     """A server context with a self-signed certificate for 127.0.0.1 (openssl from PATH)."""
     directory = tmp_path_factory.mktemp("relay-tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(  # noqa: S603 - fixed arguments
-        [  # noqa: S607 - openssl from PATH
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(directory)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context

@@ -8,7 +8,6 @@ import asyncio
 import json
 import smtplib
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -28,6 +27,7 @@ from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.services.container import Services
 from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.schema import accounts, messages
+from tests.support.tls import self_signed_certificate
 
 PASSWORD = "password-1"
 PRICE = Decimal("2.50")
@@ -55,29 +55,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (openssl; the ``cryptography`` package is not
     installed)."""
     directory = tmp_path_factory.mktemp("smtp-tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(  # noqa: S603 - fixed arguments
-        [  # noqa: S607 - openssl from PATH
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(directory)
     return cert, key
 
 

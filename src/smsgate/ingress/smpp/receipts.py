@@ -8,7 +8,6 @@ from datetime import UTC, datetime, tzinfo
 
 from smsgate.domain.codes import MessageType
 from smsgate.domain.translit import translit
-from smsgate.ingress.smpp.submit import RECEIPT_BITS
 from smsgate.protocols.smpp.constants import MessageState
 from smsgate.protocols.smpp.dlr import DeliveryReceipt, format_receipt
 from smsgate.protocols.smpp.pdu import DeliverSm
@@ -48,7 +47,7 @@ def wants_receipt(registered_delivery: int, status: int) -> bool:
         return bool(registered_delivery & _INTERMEDIATE)
     if status not in _FINAL:
         return False
-    match registered_delivery & (RECEIPT_BITS & 0x03):
+    match registered_delivery & 0x03:  # SMSC delivery receipt bits
         case 1:
             return True
         case 2:
