@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from operator import attrgetter
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from smsgate.store import bulk
 from smsgate.store.schema import messages
 
 
@@ -59,6 +61,8 @@ class MessageRecord(NewMessage):
 
 _COLUMNS = [messages.c[f.name] for f in fields(MessageRecord)]
 _NEW_FIELDS = [f.name for f in fields(NewMessage)]
+_new_values = attrgetter(*_NEW_FIELDS)  # a NewMessage's values as a tuple, in _NEW_FIELDS order
+_CLIENT_ID = _NEW_FIELDS.index("client_id")
 
 
 async def insert_many(
@@ -71,6 +75,12 @@ async def insert_many(
     """
     if not rows:
         return []
+    if conn.dialect.name == "sqlite":  # without per-row statement building: store/bulk.py
+        values = [list(_new_values(row)) for row in rows]
+        if client_ids is not None:
+            for value, client_id in zip(values, client_ids, strict=True):
+                value[_CLIENT_ID] = client_id
+        return await bulk.insert_rows(conn, messages, _NEW_FIELDS, values)
     params = [{name: getattr(row, name) for name in _NEW_FIELDS} for row in rows]
     if client_ids is not None:
         for param, client_id in zip(params, client_ids, strict=True):
