@@ -107,12 +107,15 @@ def git_commit() -> str:
 
 
 def process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, all threads) a live process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    """CPU seconds (user + system, all threads) a live process and its live children (the workers
+    of ``smsgate run --workers``) have used so far."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if stat.parent.name == str(pid) or fields[1] == str(pid):  # itself, or ppid is pid
+                total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
 
 
 def postgres_cpu_s() -> float:
@@ -260,6 +263,7 @@ class Server:
 
     env: dict[str, str]
     workdir: Path
+    workers: int = 1  # ``smsgate run --workers``
     proc: subprocess.Popen[Any] | None = None
     port: int = 0
     login: str = ""
@@ -271,7 +275,7 @@ class Server:
             (self.workdir / "server.err").open("wb") as stderr,
         ):
             self.proc = spawn(
-                [sys.executable, "-m", "smsgate", "run"],
+                [sys.executable, "-m", "smsgate", "run", "--workers", str(self.workers)],
                 self.env,
                 cwd=self.workdir,
                 stdout=stdout,
@@ -390,7 +394,8 @@ class LoadResult:
 def run_loadgen(scenario: Mapping[str, Any], server: Server) -> LoadResult:
     """Run one scenario in a load-generator process; BenchError if it fails."""
     budget = float(scenario["duration_s"]) + float(scenario.get("warmup_s", 1.0)) + 60.0
-    counters = (WRITER_TRANSACTIONS, WRITER_OPERATIONS)
+    # With several workers /metrics answers for whichever took the connection: no writer figures.
+    counters = (WRITER_TRANSACTIONS, WRITER_OPERATIONS) if server.workers == 1 else ()
     before = server.metrics(*counters)
     meter = CpuMeter(server.proc.pid if server.proc is not None else None)
     started = time.monotonic()

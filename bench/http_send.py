@@ -159,7 +159,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Figure]:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="smsgate-bench-")))
         url = stack.enter_context(database(backend, workdir))
         limit = str(concurrency_limit(max(args.connections, args.bulk_connections)))
-        server = Server(server_env(url, workdir, {"SMSGATE_LIMITS_CONCURRENT": limit}), workdir)
+        env = server_env(url, workdir, {"SMSGATE_LIMITS_CONCURRENT": limit})
+        server = Server(env, workdir, workers=args.workers)
         stack.callback(server.stop)
         server.start()
         print(f"    server pid {server.proc.pid if server.proc else '?'} on port {server.port}")
@@ -333,7 +334,8 @@ def settings_line(args: argparse.Namespace) -> str:
         f"{args.duration:g} s measured per scenario after {args.warmup:g} s of warm-up; "
         f"{args.connections} keep-alive connections ({args.bulk_connections} for "
         f"{BULK_NUMBERS:,}-number requests); open loop at {args.rate:,.0f} req/s; "
-        f"limits.concurrent={limit}; price {PRICE} per part"
+        f"limits.concurrent={limit}; price {PRICE} per part; "
+        f"{args.workers} gateway process{'es' if args.workers > 1 else ''} (--workers)"
     )
 
 
@@ -373,6 +375,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--connections", type=int, default=48, help="keep-alive connections (48)")
     add("--bulk-connections", type=int, default=4, help="connections, 1,000-number sends (4)")
     add("--rate", type=float, default=1000.0, help="open-loop requests per second (1000)")
+    add("--workers", type=int, default=1, help="gateway processes (smsgate run --workers, 1)")
     add("--markdown", action="store_true", help="also print a table for docs/benchmarks.md")
     args = parser.parse_args(argv)
     if not (0 < args.duration <= 600 and 0 <= args.warmup <= 60):

@@ -489,7 +489,10 @@ class Gateway:
         """The SMTP ingress (e-mail to SMS, issue 9) on ``smtp.port`` (and ``smtp.tls_port``)."""
         settings = self._settings.smtp
         server = SmtpServer(
-            settings, SmtpIngress(services, settings), host=self._settings.bind_host
+            settings,
+            SmtpIngress(services, settings),
+            host=self._settings.bind_host,
+            reuse_port=self._settings.runtime.reuse_port,
         )
         self.smtp = await self._stack.enter_async_context(server)
         self.ports.update(server.ports)
@@ -502,6 +505,7 @@ class Gateway:
             self._clock,
             host=self._settings.bind_host,
             node=self._settings.node_id or socket.gethostname(),
+            reuse_port=self._settings.runtime.reuse_port,
         )
         self.smpp = await self._stack.enter_async_context(server)
         self.ports.update(server.ports)
@@ -532,7 +536,7 @@ class Gateway:
         )
         if cert:
             config.load()  # builds the SSL context now, so a bad certificate fails start-up
-        sock = _listen(self._settings.bind_host, port)
+        sock = _listen(self._settings.bind_host, port, self._settings.runtime.reuse_port)
         server = _Server(config)
         listener = _Listener(name, server, sock)
         listener.task = asyncio.create_task(server.serve(sockets=[sock]), name=f"listener-{name}")
@@ -567,10 +571,12 @@ class Gateway:
                 log.exception("housekeeping failed")
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:

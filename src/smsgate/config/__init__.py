@@ -187,6 +187,12 @@ class SimulatorConfig:
 class RuntimeSettings:
     # How long a thread may hold the GIL while another waits (CPython's default is 5 ms).
     gil_switch_interval_us: int = 500
+    # Gateway processes on this machine (``smsgate run --workers``): one Python process uses one
+    # core, so a machine with more cores runs several, each a node of its own (cli/workers.py).
+    workers: int = 1
+    # Listen with SO_REUSEPORT, so that several processes share the listeners' ports and the kernel
+    # spreads connections over them. Set for the workers; also for a supervisor of one's own.
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +441,7 @@ def _validate_numbers(settings: Settings) -> None:
         ("limits.concurrent", settings.limits.concurrent),
         ("lockout.auth_failures", settings.lockout.auth_failures),
         ("runtime.gil_switch_interval_us", settings.runtime.gil_switch_interval_us),
+        ("runtime.workers", settings.runtime.workers),
         ("callbacks.concurrency", settings.callbacks.concurrency),
         ("callbacks.per_url_concurrency", settings.callbacks.per_url_concurrency),
         ("callbacks.breaker_failures", settings.callbacks.breaker_failures),

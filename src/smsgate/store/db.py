@@ -34,7 +34,11 @@ class Database:
     """Owns the engine. Create with :meth:`open`, close with :meth:`close`."""
 
     def __init__(
-        self, engine: AsyncEngine, dialect: Dialect, writer_engine: Engine | None = None
+        self,
+        engine: AsyncEngine,
+        dialect: Dialect,
+        writer_engine: Engine | None = None,
+        writer_lock: Path | None = None,
     ) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect
@@ -42,6 +46,9 @@ class Database:
         # aiosqlite hands every statement to its own thread and back, several hops per statement;
         # the writer instead runs a whole batch in one hop on a thread of its own (store/writer.py).
         self.writer_engine = writer_engine
+        # SQLite file only: the lock file that the writers of all processes on this database take
+        # around each transaction (store/writer.py).
+        self.writer_lock = writer_lock
 
     @classmethod
     def open(cls, settings: DatabaseSettings, *, pooled: bool = True) -> Database:
@@ -50,8 +57,10 @@ class Database:
         pool: dict[str, Any] = {"poolclass": NullPool}
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1]
+            lock = None
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                lock = Path(path + "-writer.lock")
             if pooled:
                 pool = {"pool_size": settings.pool_size, "max_overflow": 0}
             connect_args = {"timeout": float(settings.sqlite_busy_timeout)}
@@ -63,7 +72,7 @@ class Database:
                 poolclass=SingletonThreadPool if pooled else NullPool,
             )
             _install_sqlite_hooks(writer_engine, settings)
-            return cls(engine, "sqlite", writer_engine)
+            return cls(engine, "sqlite", writer_engine, lock)
         if pooled:
             pool = {
                 "pool_size": settings.pool_size,

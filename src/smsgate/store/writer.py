@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import fcntl
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -94,7 +97,7 @@ class GroupCommitWriter:
         self.state = WriterState.NEW
         self.stats = WriterStats()
         engine = db.writer_engine
-        self._thread = _WriterThread(engine) if engine is not None else None
+        self._thread = _WriterThread(engine, db.writer_lock) if engine is not None else None
 
     async def __aenter__(self) -> GroupCommitWriter:
         if self.state is not WriterState.NEW:
@@ -212,6 +215,9 @@ class _SyncConnection:
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self._conn.execute(statement, parameters)
 
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Any:
+        return self._conn.exec_driver_sql(statement, parameters)
+
 
 class _WriterThread:
     """SQLite: runs each batch in one hop on a thread of its own, on a synchronous connection.
@@ -219,12 +225,19 @@ class _WriterThread:
     Write operations are coroutines; the thread drives them on a private event loop, where every
     ``await conn.execute`` completes at once. One thread hop per transaction instead of several per
     statement (aiosqlite) is what lets the writer keep up with thousands of requests a second.
+
+    When several processes write to one SQLite file (``smsgate run --workers``), each transaction
+    is taken under an exclusive lock on ``lock_path``. SQLite's own busy handler would do, but it
+    polls with growing sleeps (1, 2, 5, 10 … ms), so a writer that lost the race sleeps well past
+    the other's commit; ``flock`` wakes the next writer as soon as the lock is released.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lock_path: Path | None = None) -> None:
         self._engine = engine
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
 
     async def run(self, batch: list[_Pending]) -> list[Any]:
         loop = asyncio.get_running_loop()
@@ -234,10 +247,25 @@ class _WriterThread:
         if self._loop is not None:
             self._executor.submit(self._loop.close).result()
         self._executor.shutdown(wait=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _run_batch(self, batch: list[_Pending]) -> list[Any]:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
+        if self._lock_path is None:
+            return self._transaction(batch)
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            return self._transaction(batch)
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _transaction(self, batch: list[_Pending]) -> list[Any]:
+        assert self._loop is not None
         try:
             with self._engine.connect() as conn:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")

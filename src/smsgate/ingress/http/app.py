@@ -41,6 +41,8 @@ def build_http_app(services: Services, listeners: ListenerStatus) -> Starlette:
             "status": "ok" if database else "degraded",
             "version": smsgate.__version__,
             "database": database,
+            # Which node answered: behind a load balancer, or among the workers of one machine.
+            "node": services.guards.node_id,
             "listeners": dict(listeners()),
         }
         return JSONResponse(body, status_code=200 if database else 503)

@@ -87,9 +87,17 @@ class SmppServer:
     """The listeners, the bound sessions by account and the receipt pump of this node."""
 
     def __init__(
-        self, services: Services, settings: SmppSettings, clock: Clock, *, host: str, node: str
+        self,
+        services: Services,
+        settings: SmppSettings,
+        clock: Clock,
+        *,
+        host: str,
+        node: str,
+        reuse_port: bool = False,
     ) -> None:
         self._host = host
+        self._reuse_port = reuse_port
         self.services = services
         self.settings = settings
         self.clock = clock
@@ -123,6 +131,7 @@ class SmppServer:
                     port=port,
                     settings=session_settings,
                     ssl_context=ssl_context,
+                    reuse_port=self._reuse_port,
                 )
                 await listener.__aenter__()
                 self._listeners.append(listener)

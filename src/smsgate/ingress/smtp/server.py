@@ -118,8 +118,10 @@ class SmtpServer:
         *,
         host: str,
         drain_s: float = DRAIN_S,
+        reuse_port: bool = False,
     ) -> None:
         self._settings = settings
+        self._reuse_port = reuse_port
         self._handler = handler
         self._host = host
         self._drain_s = drain_s
@@ -218,6 +220,8 @@ class SmtpServer:
             self._connections.add(protocol)
             return protocol
 
-        server = await loop.create_server(connection, self._host, port, ssl=encrypted)
+        server = await loop.create_server(
+            connection, self._host, port, ssl=encrypted, reuse_port=self._reuse_port or None
+        )
         self._servers[name] = server
         self.ports[name] = server.sockets[0].getsockname()[1]

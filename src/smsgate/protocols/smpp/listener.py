@@ -45,8 +45,10 @@ class SmppListener:
         port: int = 0,
         settings: SessionSettings | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self._handler_factory = handler_factory
+        self._reuse_port = reuse_port
         self._clock = clock
         self._host, self._requested_port = host, port
         self._settings = settings or SessionSettings()
@@ -67,7 +69,11 @@ class SmppListener:
         if self.state is not ListenerState.NEW:
             raise RuntimeError(f"listener is {self.state.value}; it opens once")
         self._server = await asyncio.start_server(
-            self._accept, self._host, self._requested_port, ssl=self._ssl
+            self._accept,
+            self._host,
+            self._requested_port,
+            ssl=self._ssl,
+            reuse_port=self._reuse_port or None,
         )
         self.state = ListenerState.OPEN
         return self
