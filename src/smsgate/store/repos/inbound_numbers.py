@@ -52,7 +52,7 @@ _COLUMNS = [_n.c[name] for name in NumberRecord.__slots__ if name != "login"]
 
 async def add(conn: AsyncConnection, phone: str, country: str, cost: Decimal, now: float) -> bool:
     """A new free number; False when the number is already in the catalogue."""
-    found = await conn.scalar(select(_n.c.phone).where(_n.c.phone == phone))
+    found = (await conn.execute(select(_n.c.phone).where(_n.c.phone == phone))).scalar()
     if found is not None:
         return False
     await conn.execute(insert(_n).values(phone=phone, country=country, cost=cost, created_at=now))
@@ -99,7 +99,7 @@ async def visible_to(conn: AsyncConnection, account_id: int) -> list[NumberRecor
 
 async def renter_of(conn: AsyncConnection, phone: str) -> int | None:
     """The account renting ``phone``, or None."""
-    found = await conn.scalar(select(_n.c.account_id).where(_n.c.phone == phone))
+    found = (await conn.execute(select(_n.c.account_id).where(_n.c.phone == phone))).scalar()
     return int(found) if found is not None else None
 
 

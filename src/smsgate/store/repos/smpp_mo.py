@@ -21,7 +21,9 @@ _c = smpp_mo_cursors
 
 async def cursor(conn: AsyncConnection, account_id: int) -> int:
     """The last incoming id delivered (0: none yet; older ones fall out by retention)."""
-    found = await conn.scalar(select(_c.c.last_incoming_id).where(_c.c.account_id == account_id))
+    found = (
+        await conn.execute(select(_c.c.last_incoming_id).where(_c.c.account_id == account_id))
+    ).scalar()
     return int(found or 0)
 
 
@@ -51,9 +53,11 @@ async def after(
 
 
 async def newest(conn: AsyncConnection, account_id: int) -> int:
-    found = await conn.scalar(
-        select(func.max(incoming.c.id)).where(incoming.c.account_id == account_id)
-    )
+    found = (
+        await conn.execute(
+            select(func.max(incoming.c.id)).where(incoming.c.account_id == account_id)
+        )
+    ).scalar()
     return int(found or 0)
 
 
@@ -64,7 +68,7 @@ async def advance(conn: AsyncConnection, account_id: int, node: str, last_id: in
         smpp_receipt_cursors.c.account_id == account_id,
         smpp_receipt_cursors.c.lease_node == node,
     )
-    if not await conn.scalar(select(leased)):
+    if not (await conn.execute(select(leased))).scalar():
         return False
     dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
     await conn.execute(
