@@ -196,14 +196,6 @@ class IncomingOverSmpp:
             last = await mo_repo.cursor(conn, account_id)
             return last, await mo_repo.after(conn, account_id, last, since, limit)
 
-    async def skip_all(self, account_id: int, node: str) -> None:
-        """Move the cursor past everything stored (the account does not take MO over SMPP)."""
-
-        async def op(conn: AsyncConnection) -> None:
-            await mo_repo.advance(conn, account_id, node, await mo_repo.newest(conn, account_id))
-
-        await self._writer.submit(op)
-
     async def advance(self, account_id: int, node: str, last_id: int) -> bool:
         async def op(conn: AsyncConnection) -> bool:
             return await mo_repo.advance(conn, account_id, node, last_id)

@@ -56,10 +56,12 @@ class IncomingPump:
     async def deliver(self, account: AccountRecord) -> bool:
         """Send what waits for ``account`` (this node holds its lease); False when a receiver
         asked to retry (the caller pauses the account)."""
-        if not takes_mo(account, await self._policy_of(account.id)):
-            await self._store.skip_all(account.id, self._node)
-            return True
         _last, waiting = await self._store.pending(account.id, self._retention_s, MO_BATCH)
+        if not waiting:
+            return True
+        if not takes_mo(account, await self._policy_of(account.id)):
+            await self._store.advance(account.id, self._node, waiting[-1].id)
+            return True
         for message in waiting:
             pdus = mo_pdus(message.phone, message.to_phone, message.text, message.id)
             done_id, done_parts = self._partial.pop(account.id, (message.id, 0))

@@ -8,7 +8,7 @@ receipts.
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,15 +50,6 @@ async def after(
         .limit(limit)
     )
     return [IncomingRecord(**row) for row in rows.mappings()]
-
-
-async def newest(conn: AsyncConnection, account_id: int) -> int:
-    found = (
-        await conn.execute(
-            select(func.max(incoming.c.id)).where(incoming.c.account_id == account_id)
-        )
-    ).scalar()
-    return int(found or 0)
 
 
 async def advance(conn: AsyncConnection, account_id: int, node: str, last_id: int) -> bool:
