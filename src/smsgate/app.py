@@ -61,7 +61,8 @@ from smsgate.services.email_opens import EmailOpenService
 from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
-from smsgate.services.incoming import IncomingService
+from smsgate.services.inbound_numbers import InboundNumberService
+from smsgate.services.incoming import IncomingOverSmpp, IncomingReceiver, IncomingService
 from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
@@ -192,6 +193,9 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                     db, writer, clock, max_bytes=settings.email.max_attachments
                 ),
                 email_opens=EmailOpenService(writer, clock, secret=settings.email.track_secret),
+                inbound_numbers=InboundNumberService(db, writer, clock),  # receive_phones.php
+                incoming_receiver=IncomingReceiver(writer, clock, settings.callbacks),  # MO
+                incoming_smpp=IncomingOverSmpp(db, writer, clock),
             )
     finally:
         await db.close()
@@ -397,7 +401,13 @@ class Gateway:
             for config in upstream:
                 self.upstream.append(
                     await self._stack.enter_async_context(
-                        SmppConnector(config, self._clock, store_receipts, bind_pacers(self._clock))
+                        SmppConnector(
+                            config,
+                            self._clock,
+                            store_receipts,
+                            bind_pacers(self._clock),
+                            mo_sink=self.services.incoming_receiver.receive,  # incoming SMS
+                        )
                     )
                 )
                 limits[config.name] = upstream_limits(config)
@@ -567,6 +577,8 @@ class Gateway:
             await self._clock.sleep(HOUSEKEEPING_INTERVAL_S)
             try:
                 await services.guards.purge()
+                await services.inbound_numbers.renew_due()  # rented numbers, on the 1st
+                await services.incoming_receiver.expire_parts()
             except Exception:  # housekeeping must survive a database hiccup
                 log.exception("housekeeping failed")
 

@@ -34,6 +34,7 @@ from smsgate.cli.common import run_async, settings_of
 from smsgate.cli.contacts import contacts
 from smsgate.cli.email2sms import email2sms
 from smsgate.cli.exports import export
+from smsgate.cli.numbers import numbers  # inbound numbers
 from smsgate.cli.simulator import simulator  # issue 5
 from smsgate.cli.tariffs import tariff
 from smsgate.cli.templates import optemplate  # issue 7
@@ -217,5 +218,6 @@ for _group in (
     callbacks,
     monitor,
     simulator,
+    numbers,
 ):
     main.add_command(_group)

@@ -41,6 +41,7 @@ def simulator() -> None:
 @click.option("--receipt-id-format", type=click.Choice(ID_FORMATS), help="Ids in receipts.")
 @click.option("--throttle-every", type=int, help="Every N-th submit_sm: ESME_RTHROTTLED.")
 @click.option("--error-every", type=int, help="Every N-th submit_sm: ESME_RSUBMITFAIL.")
+@click.option("--reply-text", help="Answer every accepted submit_sm with this incoming SMS.")
 @click.option("--seed", type=int)
 def smpp(host: str, port: int, behaviour: str, system_id: str, **options: Any) -> None:
     """Run a simulated operator SMSC until interrupted."""
@@ -69,5 +70,6 @@ async def _serve(smsc: SmscSimulator, behaviour: str) -> None:
         await stop.wait()
     click.echo(
         f"received {smsc.received} submit_sm, accepted {len(smsc.accepted)}, "
-        f"receipts acknowledged {len(smsc.receipts_acknowledged)}"
+        f"receipts acknowledged {len(smsc.receipts_acknowledged)}, "
+        f"incoming messages acknowledged {len(smsc.mo_acknowledged)}"
     )

@@ -1,5 +1,5 @@
 """Endpoint-specific meanings of the shared request error codes for account management
-(codes.md §1.2: users.php, senders.php, templates.php, op_templates.php)."""
+(codes.md §1.2: users.php, senders.php, templates.php, op_templates.php, receive_phones.php)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,6 @@ class AccountRefusal(Enum):
     INVALID_CODE = ("invalid_code", 5, "invalid code")
     # templates.php, op_templates.php
     TEMPLATE_NOT_FOUND = ("template_not_found", 3, "template not found")
+    # receive_phones.php (smsgate definitions)
+    NUMBER_NO_MONEY = ("number_no_money", 3, "not enough money")
+    NUMBER_NOT_AVAILABLE = ("number_not_available", 5, "number not available")

@@ -19,7 +19,8 @@ from smsgate.services.email_opens import EmailOpenService
 from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
-from smsgate.services.incoming import IncomingService
+from smsgate.services.inbound_numbers import InboundNumberService
+from smsgate.services.incoming import IncomingOverSmpp, IncomingReceiver, IncomingService
 from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
@@ -73,3 +74,6 @@ class Services:
     # --- e-mail channel (issue 9) ---
     attachments: AttachmentService
     email_opens: EmailOpenService
+    inbound_numbers: InboundNumberService  # receive_phones.php
+    incoming_receiver: IncomingReceiver  # incoming SMS from operators
+    incoming_smpp: IncomingOverSmpp  # ... and on to SMPP receivers

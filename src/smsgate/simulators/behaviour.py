@@ -50,6 +50,9 @@ class Behaviour:
     receipt_retry_s: float = 5.0  # after ESME_RX_T_APPN / throttling / no receiver bound
     delivery_ratio: float = 1.0  # the rest are UNDELIV err 1
     seed: int = 0
+    # Incoming messages (MO): every accepted submit_sm is answered by an SMS with this text from its
+    # destination to its source (empty: none), delivered like receipts.
+    reply_text: str = ""
     # Accepted system_id → password; empty: any credentials bind.
     credentials: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -79,6 +82,7 @@ PRESETS: dict[str, Behaviour] = {
     "data-sm-receipts": Behaviour(receipts="data_sm"),
     "delayed-receipts": Behaviour(receipt_delay_s=30.0),
     "no-receipts": Behaviour(receipts="none"),
+    "replies": Behaviour(reply_text="Спасибо, получено! Thanks, got it."),
 }
 """Named behaviours for ``smsgate simulator smpp --behaviour NAME``."""
 

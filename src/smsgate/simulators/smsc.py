@@ -12,6 +12,11 @@ What happened is kept for tests and benchmarks: ``accepted`` (every submit_sm an
 ``received`` (all submit_sm), ``max_in_flight`` (most submit_sm being answered at once: the
 ESME's effective window), ``arrivals`` (clock.monotonic() of each submit_sm: its rate),
 ``receipts_acknowledged`` and ``binds``. :meth:`wait_idle` waits until no receipt is pending.
+
+Incoming messages (MO): :meth:`send_mo` delivers an SMS from a subscriber to an ESME's number as
+deliver_sm (concatenated with UDH when long, ``protocols/smpp/mo.py``), and ``behaviour.reply_text``
+makes every accepted submit_sm answered by such an SMS from its destination; ``mo_acknowledged``
+lists the texts whose every part the ESME answered ``ESME_ROK``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from smsgate.protocols.smpp.constants import CommandStatus, EsmClass, MessageSta
 from smsgate.protocols.smpp.dlr import DeliveryReceipt, format_receipt
 from smsgate.protocols.smpp.errors import SmppError
 from smsgate.protocols.smpp.handler import BaseHandler
+from smsgate.protocols.smpp.mo import mo_pdus
 from smsgate.protocols.smpp.pdu import (
     Bind,
     BindResp,
@@ -80,6 +86,7 @@ class SmscSimulator:
         self.arrivals: list[float] = []
         self.receipts_acknowledged: list[str] = []
         self.receipts_refused: list[tuple[str, int]] = []
+        self.mo_acknowledged: list[str] = []
         self.binds = 0
         self.sessions: set[SmppSession] = set()
         self._clock = clock
@@ -89,6 +96,7 @@ class SmscSimulator:
         )
         self._rng = random.Random(self.behaviour.seed)  # latency jitter only
         self._numbers = 0
+        self._mo_refs = 0
         self._fired: set[str] = set()
         self._broken: set[SmppSession] = (
             set()
@@ -254,7 +262,54 @@ class SmscSimulator:
                 await self._deliver(accepted)
             else:
                 self._spawn(self._deliver(accepted))
+        if b.reply_text:
+            self._spawn(self._reply(pdu, b.reply_text, session.system_id or ""))
         return pdu.resp(message_id=accepted.message_id)
+
+    # --- incoming messages (MO) --------------------------------------------------------------------
+
+    async def send_mo(
+        self, source: str, destination: str, text: str, *, system_id: str | None = None
+    ) -> list[int]:
+        """Deliver an SMS from ``source`` to ``destination`` to a bound receiver (one of
+        ``system_id`` preferred), part by part, waiting while none is bound and retrying a part the
+        ESME asks to retry; the final command_status of each part."""
+        self._pending += 1
+        self._idle.clear()
+        try:
+            self._mo_refs += 1
+            statuses = [
+                await self._deliver_request(part, system_id or "")
+                for part in mo_pdus(source, destination, text, self._mo_refs)
+            ]
+            if all(status == CommandStatus.ESME_ROK for status in statuses):
+                self.mo_acknowledged.append(text)
+            return statuses
+        finally:
+            self._pending -= 1
+            if not self._pending:
+                self._idle.set()
+
+    async def _reply(self, pdu: SubmitSm, text: str, system_id: str) -> None:
+        await self.send_mo(pdu.destination_addr, pdu.source_addr, text, system_id=system_id)
+
+    async def _deliver_request(self, request: DeliverSm | DataSm, system_id: str) -> int:
+        """Send one deliver_sm/data_sm until a receiver answers it with a final status."""
+        while True:
+            session = self._receiver(system_id)
+            if session is None:
+                await self._changed.wait()
+                continue
+            try:
+                if isinstance(request, DataSm):
+                    status = (await session.data_sm(request)).command_status
+                else:
+                    status = (await session.deliver_sm(request)).command_status
+            except (SmppError, ConnectionError):
+                continue  # that session is gone: another, or the next bind
+            if status not in _RETRY_STATUSES:
+                return status
+            await self._clock.sleep(self.behaviour.receipt_retry_s)
 
     # --- receipts ----------------------------------------------------------------------------------
 
@@ -263,26 +318,11 @@ class SmscSimulator:
         try:
             if b.receipt_delay_s > 0:
                 await self._clock.sleep(b.receipt_delay_s)
-            request = self._receipt(accepted)
-            while True:
-                session = self._receiver(accepted.system_id)
-                if session is None:
-                    await self._changed.wait()
-                    continue
-                try:
-                    if isinstance(request, DataSm):
-                        status = (await session.data_sm(request)).command_status
-                    else:
-                        status = (await session.deliver_sm(request)).command_status
-                except (SmppError, ConnectionError):
-                    continue  # that session is gone: another, or the next bind
-                if status == CommandStatus.ESME_ROK:
-                    self.receipts_acknowledged.append(accepted.message_id)
-                    return
-                if status not in _RETRY_STATUSES:
-                    self.receipts_refused.append((accepted.message_id, status))
-                    return
-                await self._clock.sleep(b.receipt_retry_s)
+            status = await self._deliver_request(self._receipt(accepted), accepted.system_id)
+            if status == CommandStatus.ESME_ROK:
+                self.receipts_acknowledged.append(accepted.message_id)
+            else:
+                self.receipts_refused.append((accepted.message_id, status))
         finally:
             self._pending -= 1
             if not self._pending:

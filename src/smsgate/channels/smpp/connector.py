@@ -16,8 +16,13 @@ outcome of a message is decided by its parts (``outcomes.py`` has the command_st
 Receipts arrive as deliver_sm or data_sm on receiver and transceiver binds. Each is handed to the
 receipt sink and answered only after the sink returns, that is after the receipt is durably stored
 (style.md §3: no deliver_sm_resp before the commit). A sink failure is answered ``ESME_RX_T_APPN``,
-which asks the SMSC to deliver it again; an unreadable receipt and an MO message (which this
-connector does not take) are answered ``ESME_RX_P_APPN``.
+which asks the SMSC to deliver it again; an unreadable receipt is answered ``ESME_RX_P_APPN``.
+
+A deliver_sm or data_sm that is not a receipt is an incoming message (MO, ``mo.py``): it goes to the
+MO sink and is answered after the sink returns, that is after it (or its part) is stored. Without an
+MO sink, and for a message without readable text, the answer is ``ESME_RX_P_APPN``; a sink failure
+is answered ``ESME_RX_T_APPN``. A message to a number nobody rents is acknowledged by the sink all
+the same (logged and dropped there): operators redeliver unacknowledged MO forever.
 
 Binds run only while the connector is owned (:meth:`set_owned`): with several nodes, one holds the
 connector's lease at a time (``dispatch/ownership.py``), and the others keep it unavailable.
@@ -43,12 +48,14 @@ from smsgate.channels.base import (
 )
 from smsgate.channels.smpp.bind import PacerFactory, UpstreamBind, within
 from smsgate.channels.smpp.ids import normalise_id
+from smsgate.channels.smpp.mo import NotText, incoming_part
 from smsgate.channels.smpp.outcomes import THROTTLING, failure_for
 from smsgate.channels.smpp.parts import UnsupportedMessage, submit_pdus
 from smsgate.channels.smpp.receipts import NotAReceipt, is_receipt, receipt_of
 from smsgate.channels.smpp.settings import ConnectorSettings
 from smsgate.clock import Clock
 from smsgate.domain.codes import ErrCode, MessageStatus
+from smsgate.domain.inbound import IncomingPart
 from smsgate.protocols.smpp.constants import CommandStatus
 from smsgate.protocols.smpp.errors import SmppError
 from smsgate.protocols.smpp.pdu import DataSm, DeliverSm, SubmitSm
@@ -57,6 +64,9 @@ log = logging.getLogger(__name__)
 
 ReceiptSink = Callable[[str, Sequence[Receipt]], Awaitable[None]]
 """Stores receipts durably: (connector name, receipts); returns after the commit."""
+
+MoSink = Callable[[str, IncomingPart], Awaitable[object]]
+"""Stores an incoming SMS or part durably: (connector name, part); returns after the commit."""
 
 
 class ConnectorState(enum.Enum):
@@ -76,8 +86,10 @@ class SmppConnector:
         pacer_factory: PacerFactory,
         *,
         seed: int | None = None,
+        mo_sink: MoSink | None = None,
     ) -> None:
         self.name = settings.name
+        self._mo_sink = mo_sink
         self.settings = settings
         self.state = ConnectorState.NEW
         self._clock = clock
@@ -228,9 +240,11 @@ class SmppConnector:
     # --- receipts ----------------------------------------------------------------------------------
 
     async def _on_request(self, pdu: DeliverSm | DataSm) -> None:
-        """A deliver_sm or data_sm from the SMSC: store its receipt, then let it be answered."""
+        """A deliver_sm or data_sm from the SMSC: store its receipt (or the incoming message it
+        carries), then let it be answered."""
         if not is_receipt(pdu):
-            raise SmppError(CommandStatus.ESME_RX_P_APPN, "MO messages are not taken here")
+            await self._on_incoming(pdu)
+            return
         try:
             receipt = receipt_of(pdu, self.settings.receipt_id_format)
         except NotAReceipt as exc:
@@ -241,3 +255,19 @@ class SmppConnector:
         except Exception as exc:
             log.exception("%s: receipt %s not stored", self.name, receipt.provider_id)
             raise SmppError(CommandStatus.ESME_RX_T_APPN, "receipt not stored") from exc
+
+    # --- incoming messages (MO) ------------------------------------------------------------------
+
+    async def _on_incoming(self, pdu: DeliverSm | DataSm) -> None:
+        if self._mo_sink is None:
+            raise SmppError(CommandStatus.ESME_RX_P_APPN, "MO messages are not taken here")
+        try:
+            part = incoming_part(pdu)
+        except NotText as exc:
+            log.warning("%s: unreadable incoming message dropped: %s", self.name, exc)
+            raise SmppError(CommandStatus.ESME_RX_P_APPN, str(exc)) from exc
+        try:
+            await self._mo_sink(self.name, part)
+        except Exception as exc:
+            log.exception("%s: incoming message from %s not stored", self.name, part.phone)
+            raise SmppError(CommandStatus.ESME_RX_T_APPN, "incoming message not stored") from exc

@@ -22,6 +22,7 @@ from smsgate.dispatch.pacing import TokenBucket
 from smsgate.domain.codes import MessageStatus, RequestErrorCode
 from smsgate.domain.smsc_time import account_zone
 from smsgate.errors import RequestError, StorageError
+from smsgate.ingress.smpp.incoming import IncomingPump  # MO, protocols.md §3.8
 from smsgate.ingress.smpp.receipts import receipt_pdu, state_of, wants_receipt
 from smsgate.ingress.smpp.submit import Submission, fingerprint, read_submit, status_for
 from smsgate.protocols.smpp.constants import CommandStatus
@@ -33,6 +34,7 @@ from smsgate.protocols.smpp.pdu import (
     BindResp,
     CancelSm,
     CancelSmResp,
+    DeliverSm,
     QuerySm,
     QuerySmResp,
     SubmitSm,
@@ -110,6 +112,13 @@ class SmppServer:
         self._cursors: dict[int, tuple[int, float]] = {}  # account → (last event, lease renewed)
         self._retry_at: dict[int, float] = {}
         self.ports: dict[str, int] = {}
+        self._incoming = IncomingPump(
+            services.incoming_smpp,
+            services.policies.get,
+            self._send_pdu,
+            node=node,
+            retention_s=float(settings.dlr_retention),
+        )
 
     async def __aenter__(self) -> SmppServer:
         """Listen on ``smpp.port`` (and ``smpp.tls_port`` with a certificate); start receipts."""
@@ -235,6 +244,10 @@ class SmppServer:
         if delivered_to > cursor:
             await self.services.smpp.advance_cursor(account_id, self.node, delivered_to)
             self._cursors[account_id] = (delivered_to, self._cursors[account_id][1])
+        receivers = self._receivers(account_id)
+        paused = self._retry_at.get(account_id, 0.0) > self.clock.monotonic()
+        if receivers and not paused and not await self._incoming.deliver(receivers[0][1]):
+            self._retry_at[account_id] = self.clock.monotonic() + RECEIPT_RETRY_S
 
     async def _cursor(self, account_id: int, now: float) -> int | None:
         held = self._cursors.get(account_id)
@@ -252,21 +265,30 @@ class SmppServer:
         receivers = self._receivers(account_id)
         if not receivers:
             return False
-        turn = self._turn[account_id] % len(receivers)
-        self._turn[account_id] += 1
-        session, account = receivers[turn]
-        pdu = receipt_pdu(event, account_zone(account.tz_minutes))
-        try:
-            status = (await session.deliver_sm(pdu)).command_status
-        except (SmppResponseTimeout, SmppSessionClosed, OSError, TimeoutError):
-            return False
-        except SmppError as exc:  # generic_nack
-            status = exc.status
-        if status in _RETRY_LATER:
+        zone = account_zone(receivers[0][1].tz_minutes)
+        status = await self._send_pdu(account_id, receipt_pdu(event, zone))
+        if status is None:
             return False
         if status != CommandStatus.ESME_ROK:
             log.warning("receipt for %d dropped: status 0x%08X", event.message_id, status)
         return True
+
+    async def _send_pdu(self, account_id: int, pdu: DeliverSm) -> int | None:
+        """Send ``pdu`` to the account's next bound receiver: its command_status, or None when
+        it is to be tried again (none bound, no answer, or an answer asking to retry)."""
+        receivers = self._receivers(account_id)
+        if not receivers:
+            return None
+        turn = self._turn[account_id] % len(receivers)
+        self._turn[account_id] += 1
+        session, _account = receivers[turn]
+        try:
+            status = (await session.deliver_sm(pdu)).command_status
+        except (SmppResponseTimeout, SmppSessionClosed, OSError, TimeoutError):
+            return None
+        except SmppError as exc:  # generic_nack
+            status = exc.status
+        return None if status in _RETRY_LATER else int(status)
 
 
 class SmppIngress(BaseHandler):

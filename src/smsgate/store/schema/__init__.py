@@ -41,6 +41,11 @@ from smsgate.store.schema.core import (
     smpp_segments,
     tariffs,
 )
+from smsgate.store.schema.inbound import (  # receive_phones.php, MO
+    inbound_numbers,
+    incoming_parts,
+    smpp_mo_cursors,
+)
 from smsgate.store.schema.jobs import (
     callback_deliveries,
     connector_leases,
@@ -67,7 +72,9 @@ __all__ = [
     "email2sms_settings",
     "events",
     "export_tasks",
+    "inbound_numbers",
     "incoming",
+    "incoming_parts",
     "ip_blocks",
     "message_parts",
     "messages",
@@ -86,6 +93,7 @@ __all__ = [
     "send_failures",
     "sender_codes",
     "senders",
+    "smpp_mo_cursors",
     "smpp_receipt_cursors",
     "smpp_segments",
     "tariffs",

@@ -10,6 +10,7 @@ from smsgate.ingress.http.compat import (
     op_templates,
     phones,
     ping,
+    receive_phones,
     send,
     senders,
     status,
@@ -38,4 +39,5 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "phones": CompatEndpoint(phones.handle, large_params=phones.LARGE_PARAMS),
         "get": CompatEndpoint(get.handle, large_params=get.LARGE_PARAMS),
         "info": CompatEndpoint(info.handle),
+        "receive_phones": CompatEndpoint(receive_phones.handle),  # inbound numbers
     }
