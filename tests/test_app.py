@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smsgate.app import Gateway, ensure_demo_account
+from smsgate.app import Gateway
 from smsgate.config import Settings
+from smsgate.demo import ensure_demo_account
 from tests.conftest import make_settings
 from tests.support.clock import ManualClock
 from tests.support.tls import self_signed_certificate

@@ -11,11 +11,9 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
 import smsgate
@@ -39,7 +37,6 @@ from smsgate.dispatch.upstream import bind_pacers  # issue 5
 from smsgate.dispatch.upstream import connector_limits as upstream_limits
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.codes import MessageType
-from smsgate.domain.pricing import TariffRule
 from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
 from smsgate.ingress.http.protocol import CompatHttpProtocol
@@ -54,7 +51,7 @@ from smsgate.services.blacklist import BlacklistService
 from smsgate.services.callbacks import CallbackService
 from smsgate.services.contacts import ContactService
 from smsgate.services.container import Services
-from smsgate.services.credentials import PasswordHasher, new_password
+from smsgate.services.credentials import PasswordHasher
 from smsgate.services.directory import AccountDirectory
 from smsgate.services.email2sms import Email2SmsService
 from smsgate.services.email_opens import EmailOpenService
@@ -78,7 +75,6 @@ from smsgate.services.tariffs import TariffService
 from smsgate.services.templates import TemplateService
 from smsgate.store import migrate
 from smsgate.store.db import Database
-from smsgate.store.repos import meta
 from smsgate.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -100,9 +96,6 @@ def connector_names(settings: Settings) -> tuple[str, ...]:
 
 
 HOUSEKEEPING_INTERVAL_S = 60.0
-DEMO_LOGIN = "demo"
-DEMO_BALANCE = Decimal("1000")
-DEMO_PRICE = Decimal("2.50")
 
 
 @contextlib.asynccontextmanager
@@ -213,33 +206,6 @@ async def migrate_database(settings: Settings) -> list[str]:
         await db.close()
 
 
-@dataclass(frozen=True, slots=True)
-class DemoAccount:
-    login: str
-    password: str
-    api_key: str
-
-
-async def ensure_demo_account(services: Services) -> DemoAccount | None:
-    """On an empty database: a demo account with a balance, an API key and a default tariff.
-
-    Returns the credentials when this call created them, else None.
-    """
-    if await services.accounts.count() > 0:
-        return None
-    password = new_password()
-    account = await services.accounts.create(DEMO_LOGIN, password, balance=DEMO_BALANCE)
-    _, key = await services.accounts.new_api_key(account.login, "demo")
-    if not await services.tariffs.rules():
-        await services.tariffs.set(TariffRule(price=DEMO_PRICE))
-
-    async def mark(conn: AsyncConnection) -> None:
-        await meta.put_if_absent(conn, "demo_account", account.login)
-
-    await services.writer.submit(mark)
-    return DemoAccount(account.login, password, key)
-
-
 def export_runner(services: Services) -> ExportRunner:
     """The runner of export tasks (issue 6) on this node's services."""
     return ExportRunner(
@@ -285,27 +251,6 @@ def email_limits(settings: Settings) -> ConnectorLimits:
         return ConnectorLimits(tps=float(settings.email.tps), window=settings.email.window)
     except ValueError as exc:
         raise ConfigError("email.tps/email.window", str(exc)) from None
-
-
-def demo_banner(demo: DemoAccount, base_url: str) -> str:
-    return "\n".join(
-        [
-            "",
-            "  smsgate demo account (shown once; also saved to var/demo-credentials.txt)",
-            f"    login:    {demo.login}",
-            f"    password: {demo.password}",
-            f"    API key:  {demo.api_key}",
-            "  try:",
-            f"    curl '{base_url}/sys/balance.php?login={demo.login}&psw={demo.password}&fmt=3'",
-            "",
-        ]
-    )
-
-
-def save_demo_credentials(path: Path, banner: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(banner.lstrip("\n"), encoding="utf-8")
 
 
 class _Server(uvicorn.Server):

@@ -17,16 +17,7 @@ from pathlib import Path
 import click
 
 import smsgate
-from smsgate.app import (
-    LISTENERS,
-    DemoAccount,
-    Gateway,
-    demo_banner,
-    ensure_demo_account,
-    migrate_database,
-    open_services,
-    save_demo_credentials,
-)
+from smsgate.app import LISTENERS, Gateway, migrate_database, open_services
 from smsgate.cli.accounts import account
 from smsgate.cli.callbacks import callbacks, monitor  # issue 8
 from smsgate.cli.catalog import numbering, route, sender
@@ -41,6 +32,7 @@ from smsgate.cli.templates import optemplate  # issue 7
 from smsgate.cli.workers import Supervisor, listener_ports, reserved_ports, worker_command
 from smsgate.clock import SystemClock
 from smsgate.config import Settings, load_settings
+from smsgate.demo import DemoAccount, demo_banner, ensure_demo_account, save_demo_credentials
 from smsgate.errors import ConfigError, SmsgateError
 from smsgate.logs import configure_logging
 
