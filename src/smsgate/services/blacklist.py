@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
 from smsgate.domain.contacts import BlacklistKind
+from smsgate.services.caching import KeyedRefreshed
 from smsgate.store.db import Database
 from smsgate.store.repos import blacklist as repo
 from smsgate.store.repos.blacklist import BlacklistEntry
@@ -28,8 +29,9 @@ class BlacklistService:
         self._db = db
         self._writer = writer
         self._clock = clock
-        self._cache_s = cache_s
-        self._kinds: dict[int, tuple[Mapping[str, BlacklistKind], float]] = {}
+        self._kinds: KeyedRefreshed[int, Mapping[str, BlacklistKind]] = KeyedRefreshed(
+            clock, cache_s
+        )
 
     async def add(self, account_id: int, phones: Sequence[str], kind: BlacklistKind) -> None:
         """List the numbers (normalised) with ``kind``; listed ones get the new kind."""
@@ -39,7 +41,7 @@ class BlacklistService:
             await repo.put(conn, account_id, phones, int(kind), now)
 
         await self._writer.submit(op)
-        self._kinds.pop(account_id, None)
+        self._kinds.forget(account_id)
 
     async def remove(self, account_id: int, phones: Sequence[str]) -> int:
         """Unlist the numbers; how many were listed."""
@@ -48,7 +50,7 @@ class BlacklistService:
             return await repo.remove(conn, account_id, phones)
 
         removed = await self._writer.submit(op)
-        self._kinds.pop(account_id, None)
+        self._kinds.forget(account_id)
         return removed
 
     async def entries(self, account_id: int) -> list[BlacklistEntry]:
@@ -57,10 +59,8 @@ class BlacklistService:
 
     async def kinds(self, account_id: int) -> Mapping[str, BlacklistKind]:
         """Number → kind for the account, as sending checks it (cached, see the module docstring)."""
-        cached = self._kinds.get(account_id)
-        now = self._clock.monotonic()
-        if cached is not None and now - cached[1] < self._cache_s:
-            return cached[0]
-        listed = {e.phone: BlacklistKind(e.kind) for e in await self.entries(account_id)}
-        self._kinds[account_id] = (listed, now)
-        return listed
+
+        async def read() -> Mapping[str, BlacklistKind]:
+            return {e.phone: BlacklistKind(e.kind) for e in await self.entries(account_id)}
+
+        return await self._kinds.get(account_id, read)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
+from smsgate.services.caching import KeyedRefreshed
 from smsgate.store.db import Database
 from smsgate.store.repos import accounts as repo
 from smsgate.store.repos.accounts import AccountRecord
@@ -27,7 +28,9 @@ class AccountDirectory:
         self._db = db
         self._clock = clock
         self._ttl = ttl_s
-        self._entries: dict[tuple[str, str], tuple[AccountRecord | None, float]] = {}
+        self._entries: KeyedRefreshed[tuple[str, str], AccountRecord | None] = KeyedRefreshed(
+            clock, ttl_s, max_entries=_MAX_ENTRIES
+        )
 
     async def by_login(self, login: str) -> AccountRecord | None:
         return await self._get(("login", login.lower()), lambda c: repo.get_by_login(c, login))
@@ -44,14 +47,8 @@ class AccountDirectory:
         self._entries.clear()
 
     async def _get(self, key: tuple[str, str], load: _Loader) -> AccountRecord | None:
-        now = self._clock.monotonic()
-        cached = self._entries.get(key)
-        if cached is not None and now - cached[1] < self._ttl:
-            return cached[0]
-        async with self._db.read() as conn:
-            record = await load(conn)
-        if self._ttl > 0:
-            if len(self._entries) >= _MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[key] = (record, now)
-        return record
+        async def read() -> AccountRecord | None:
+            async with self._db.read() as conn:
+                return await load(conn)
+
+        return await self._entries.get(key, read)

@@ -10,6 +10,7 @@ import json
 
 from smsgate.clock import Clock
 from smsgate.domain.subclients import Policy, PolicyError, ShareType, parse_fmts, parse_tmlim
+from smsgate.services.caching import KeyedRefreshed
 from smsgate.store.db import Database
 from smsgate.store.repos import subclients as repo
 from smsgate.store.repos.subclients import PolicyRecord
@@ -44,21 +45,16 @@ def policy_of(record: PolicyRecord | None) -> Policy:
 class PolicyService:
     def __init__(self, db: Database, clock: Clock, *, cache_s: float = CACHE_S) -> None:
         self._db = db
-        self._clock = clock
-        self._cache_s = cache_s
-        self._entries: dict[int, tuple[Policy, float]] = {}
+        self._entries: KeyedRefreshed[int, Policy] = KeyedRefreshed(
+            clock, cache_s, max_entries=_MAX_ENTRIES
+        )
 
     async def get(self, account_id: int) -> Policy:
-        now = self._clock.monotonic()
-        cached = self._entries.get(account_id)
-        if cached is not None and now - cached[1] < self._cache_s:
-            return cached[0]
-        async with self._db.read() as conn:
-            policy = policy_of(await repo.get_policy(conn, account_id))
-        if len(self._entries) >= _MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[account_id] = (policy, now)
-        return policy
+        async def read() -> Policy:
+            async with self._db.read() as conn:
+                return policy_of(await repo.get_policy(conn, account_id))
+
+        return await self._entries.get(account_id, read)
 
     def forget(self, account_id: int) -> None:
-        self._entries.pop(account_id, None)
+        self._entries.forget(account_id)

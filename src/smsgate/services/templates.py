@@ -25,7 +25,7 @@ from smsgate.domain.templates import (
     check_operator_templates,
 )
 from smsgate.errors import RequestError
-from smsgate.services.caching import Refreshed
+from smsgate.services.caching import KeyedRefreshed, Refreshed
 from smsgate.services.refusals import refuse
 from smsgate.store.db import Database
 from smsgate.store.repos import templates as repo
@@ -61,9 +61,10 @@ class TemplateService:
         self._db = db
         self._writer = writer
         self._clock = clock
-        self._cache_s = cache_s
         self._required = Refreshed(self._read_required, clock, cache_s)
-        self._signatures: dict[int, tuple[str, float]] = {}
+        self._signatures: KeyedRefreshed[int, str] = KeyedRefreshed(
+            clock, cache_s, max_entries=_MAX_ENTRIES
+        )
 
     # --- templates.php ---------------------------------------------------------------------
 
@@ -77,7 +78,7 @@ class TemplateService:
             return await repo.add_template(conn, **values)
 
         template_id = await self._writer.submit(op)
-        self._signatures.pop(account.id, None)
+        self._signatures.forget(account.id)
         return template_id
 
     async def change(
@@ -93,7 +94,7 @@ class TemplateService:
             return await repo.change_template(conn, account.id, template_id, **values)
 
         done = await self._writer.submit(op)
-        self._signatures.pop(account.id, None)
+        self._signatures.forget(account.id)
         if not done:
             raise template_not_found()
 
@@ -102,7 +103,7 @@ class TemplateService:
             return await repo.delete_template(conn, account.id, template_id)
 
         done = await self._writer.submit(op)
-        self._signatures.pop(account.id, None)
+        self._signatures.forget(account.id)
         if not done:
             raise template_not_found()
 
@@ -117,16 +118,12 @@ class TemplateService:
     async def signature(self, account: AccountRecord) -> str:
         """The account's auto-signature text (``fl[1]``), or ""; read at most every ``cache_s``
         per account (every send asks)."""
-        now = self._clock.monotonic()
-        cached = self._signatures.get(account.id)
-        if cached is not None and now - cached[1] < self._cache_s:
-            return cached[0]
-        async with self._db.read() as conn:
-            text = await repo.signature(conn, account.id)
-        if len(self._signatures) >= _MAX_ENTRIES:
-            self._signatures.clear()
-        self._signatures[account.id] = (text, now)
-        return text
+
+        async def read() -> str:
+            async with self._db.read() as conn:
+                return await repo.signature(conn, account.id)
+
+        return await self._signatures.get(account.id, read)
 
     # --- op_templates.php ------------------------------------------------------------------
 
