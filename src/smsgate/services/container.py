@@ -20,6 +20,7 @@ from smsgate.services.exports import ExportService
 from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.incoming import IncomingService
+from smsgate.services.mailings import MailingService
 from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
@@ -73,3 +74,4 @@ class Services:
     # --- e-mail channel (issue 9) ---
     attachments: AttachmentService
     email_opens: EmailOpenService
+    mailings: MailingService  # jobs.php

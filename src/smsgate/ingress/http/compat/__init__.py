@@ -7,6 +7,7 @@ from smsgate.ingress.http.compat import (
     downloads,
     get,
     info,
+    jobs,
     op_templates,
     phones,
     ping,
@@ -38,4 +39,5 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "phones": CompatEndpoint(phones.handle, large_params=phones.LARGE_PARAMS),
         "get": CompatEndpoint(get.handle, large_params=get.LARGE_PARAMS),
         "info": CompatEndpoint(info.handle),
+        "jobs": CompatEndpoint(jobs.handle, large_params=jobs.LARGE_PARAMS),
     }
