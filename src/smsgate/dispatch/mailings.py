@@ -20,6 +20,7 @@ scheduled from ``rpt``/``rptn`` or the mailing is completed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from dataclasses import replace
@@ -173,6 +174,11 @@ class MailingScheduler:
             # A run that cannot go on: sender revoked, account disabled, a setting now refused.
             log.warning("mailing failed", extra={"mailing": job.id, "error": str(exc)})
             await self._release(job, MailingStatus.FAILED, None, str(exc)[:500])
+        except Exception as exc:  # an unexpected row or setting: fail the job, not the runner
+            log.exception("mailing run failed", extra={"mailing": job.id})
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            with contextlib.suppress(StorageError):
+                await self._release(job, MailingStatus.FAILED, None, error)
 
     # --- expanding a run ------------------------------------------------------------------------
 
