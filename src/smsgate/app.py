@@ -32,6 +32,7 @@ from smsgate.config import Settings
 from smsgate.dispatch.callbacks import CallbackSender
 from smsgate.dispatch.connectors import ConnectorLimits, Connectors
 from smsgate.dispatch.exports import ExportRunner
+from smsgate.dispatch.mailings import scheduler_for
 from smsgate.dispatch.ownership import ConnectorLeases  # issue 5
 from smsgate.dispatch.upstream import bind_pacers  # issue 5
 from smsgate.dispatch.upstream import connector_limits as upstream_limits
@@ -60,6 +61,7 @@ from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.inbound_numbers import InboundNumberService
 from smsgate.services.incoming import IncomingOverSmpp, IncomingReceiver, IncomingService
+from smsgate.services.mailings import MailingService
 from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
@@ -189,6 +191,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 inbound_numbers=InboundNumberService(db, writer, clock),  # receive_phones.php
                 incoming_receiver=IncomingReceiver(writer, clock, settings.callbacks),  # MO
                 incoming_smpp=IncomingOverSmpp(db, writer, clock),
+                mailings=MailingService(db, writer, clock, sending, contacts),
             )
     finally:
         await db.close()
@@ -290,6 +293,7 @@ class Gateway:
         self._dispatching: asyncio.Task[None] | None = None
         self._exporting: asyncio.Task[None] | None = None  # issue 6
         self._calling_back: asyncio.Task[None] | None = None  # issue 8
+        self._mailing: asyncio.Task[None] | None = None  # jobs.php
         self._leasing: asyncio.Task[None] | None = None  # issue 5
         self._leases: ConnectorLeases | None = None
         self.upstream: list[SmppConnector] = []
@@ -373,6 +377,7 @@ class Gateway:
             self._calling_back = asyncio.create_task(  # issue 8
                 self._send_callbacks(self.services), name="callbacks"
             )
+            self._mailing = asyncio.create_task(scheduler_for(self.services).run(), name="mailings")
             if self.upstream:  # issue 5: one node at a time runs a connector's binds
                 self._leases = ConnectorLeases(
                     self.services.writer,
@@ -397,6 +402,7 @@ class Gateway:
             self._calling_back,
             self._dispatching,
             self._exporting,
+            self._mailing,
             self._leasing,
             self._housekeeping,
             self._publishing,

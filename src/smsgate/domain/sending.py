@@ -75,6 +75,8 @@ class SendRequest:
     signature: str = ""
     # Channel options stored with each message (voice, param, fileurl, bot, smsreq, tinyurl …).
     options: Mapping[str, str] = field(default_factory=dict)
+    # A mailing (jobs.php) is a mass sending whatever the number of recipients (§2.5).
+    mass: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class PreparedSend:
     valid: timedelta
     options: str | None
     voice_code: str | None = None
+    mass: bool = False
     # Totals over the accepted recipients, worked out once in __post_init__.
     accepted: tuple[Recipient, ...] = field(init=False)
     parts: int = field(init=False)
@@ -219,7 +222,8 @@ def _prepare(
         options["subj"] = subject
     due = _release_times(len(texts), start, spread)
     # A request with more than one recipient is a mass mailing (http-api.md §2.5).
-    pricer = _Pricer(msg_type, request, terms, plan, tariffs, lists.blacklist, len(texts) > 1)
+    mass = len(texts) > 1 or request.mass
+    pricer = _Pricer(msg_type, request, terms, plan, tariffs, lists.blacklist, mass)
     recipients = tuple(
         _recipient(phone, text, pricer, due_at)
         for (phone, text), due_at in zip(texts, due, strict=True)
@@ -233,6 +237,7 @@ def _prepare(
         valid=valid,
         options=json.dumps(options, ensure_ascii=False, sort_keys=True) if options else None,
         voice_code=code,
+        mass=mass,
     )
 
 

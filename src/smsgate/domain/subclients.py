@@ -196,7 +196,7 @@ def apply_policy(
 ) -> PreparedSend:
     """Reject or defer the recipients of ``prepared`` that ``policy`` does not allow, in request
     order (see the module docstring); ``user_ip`` says whether ``ilim`` applies to this request."""
-    mass = len(prepared.recipients) > 1 and bool(
+    mass = (len(prepared.recipients) > 1 or prepared.mass) and bool(
         policy.flags & {FLAG_FORBID_MAILINGS, FLAG_FORBID_MASS}
     )
     accepted = 0

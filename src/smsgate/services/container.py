@@ -21,6 +21,7 @@ from smsgate.services.guards import Guards
 from smsgate.services.history import HistoryService
 from smsgate.services.inbound_numbers import InboundNumberService
 from smsgate.services.incoming import IncomingOverSmpp, IncomingReceiver, IncomingService
+from smsgate.services.mailings import MailingService
 from smsgate.services.monitoring import MonitoringService
 from smsgate.services.numbering import NumberingService
 from smsgate.services.policies import PolicyService
@@ -77,3 +78,4 @@ class Services:
     inbound_numbers: InboundNumberService  # receive_phones.php
     incoming_receiver: IncomingReceiver  # incoming SMS from operators
     incoming_smpp: IncomingOverSmpp  # ... and on to SMPP receivers
+    mailings: MailingService  # jobs.php

@@ -226,7 +226,7 @@ async def _debit(conn: AsyncConnection, items: Sequence[_Work], now: float) -> l
     paid: list[_Work] = []
     for account_id, works in by_account.items():
         total = sum((w.charge for w in works), Decimal(0))
-        balance = await _try_debit(conn, account_id, total, now)
+        balance = await try_debit(conn, account_id, total, now)
         if balance is not None:
             for work in reversed(works):  # each sees the balance right after its own debit
                 work.balance = balance
@@ -234,7 +234,7 @@ async def _debit(conn: AsyncConnection, items: Sequence[_Work], now: float) -> l
             paid.extend(works)
             continue
         for work in works:
-            work.balance = await _try_debit(conn, account_id, work.charge, now)
+            work.balance = await try_debit(conn, account_id, work.charge, now)
             if work.balance is None:
                 work.outcome = _Outcome.NO_MONEY
             else:
@@ -242,7 +242,7 @@ async def _debit(conn: AsyncConnection, items: Sequence[_Work], now: float) -> l
     return paid
 
 
-async def _try_debit(
+async def try_debit(
     conn: AsyncConnection, account_id: int, amount: Decimal, now: float
 ) -> Decimal | None:
     """Take ``amount`` unless the balance would drop below ``-credit_limit``; the new balance."""
@@ -314,7 +314,7 @@ class SendingService:
             client_id=options.client_id,
             charge=Decimal(0) if test else prepared.cost,
             fingerprint=options.fingerprint or secrets.token_hex(16),
-            rows=_rows(account, prepared, self._clock.now(), test, options.smpp_receipt),
+            rows=message_rows(account, prepared, self._clock.now(), test, options.smpp_receipt),
             ip=options.ip,
             smpp=options.smpp_receipt is not None,
             placeholder_id=options.placeholder_id,
@@ -337,6 +337,32 @@ class SendingService:
             voice_code=prepared.voice_code,
             message_ids=tuple(done.message_ids),
         )
+
+    # --- mailings (jobs.php): a run is prepared and stored batch by batch by the scheduler ---
+
+    async def prepare_batch(self, account: AccountRecord, request: SendRequest) -> PreparedSend:
+        """``request`` checked, priced and shaped as a send would be, nothing stored; refusals
+        raise :class:`RequestError` without a request id."""
+        sender = await self._senders.resolve(account, request.sender, request.msg_type)
+        options = SendOptions(cost=CostMode.PRICE)
+        return await self._checked(account, replace(request, sender=sender), options)
+
+    async def unit_prices(
+        self, account: AccountRecord, keys: set[tuple[int, str | None, str | None]]
+    ) -> dict[tuple[int, str | None, str | None], Decimal | None]:
+        """The account's price of one part for each (type, country, operator)."""
+        plan = await self._rules.tariff_plan(account) if self._rules else account.tariff_plan
+        table = await self._tariffs.table()
+        return {
+            key: table.price(
+                country=key[1], operator=key[2], msg_type=MessageType(key[0]), plan=plan
+            )
+            for key in keys
+        }
+
+    async def payer_id(self, account: AccountRecord) -> int:
+        """The account whose balance pays for ``account``'s messages."""
+        return (await self._rules.payer_id(account) if self._rules else 0) or account.id
 
     async def _checked(
         self, account: AccountRecord, request: SendRequest, options: SendOptions
@@ -391,22 +417,26 @@ def _voice_code() -> str:
     return f"{secrets.randbelow(10_000):04d}"
 
 
-def _rows(
+def message_rows(
     account: AccountRecord,
     prepared: PreparedSend,
     now: float,
     test: bool,
     smpp_receipt: int | None = None,
+    *,
+    job_id: int | None = None,
+    client_id: str = "",
 ) -> list[NewMessage]:
+    """The messages to store for ``prepared``; a mailing's (``job_id``) are of priority 1."""
     rows = []
     valid_s = prepared.valid.total_seconds()
-    priority = _priority(prepared)
+    priority = 1 if job_id is not None else _priority(prepared)
     for r in prepared.recipients:
         status = r.status if r.status is not None else MessageStatus.WAITING
         rows.append(
             NewMessage(
                 account_id=account.id,
-                client_id="",
+                client_id=client_id,
                 phone=r.phone,
                 msg_type=int(prepared.msg_type),
                 sender=prepared.sender,
@@ -430,6 +460,7 @@ def _rows(
                 valid_until=(r.due_at + valid_s) if r.accepted else now,
                 priority=priority,
                 smpp_receipt=smpp_receipt,
+                job_id=job_id,
             )
         )
     return rows

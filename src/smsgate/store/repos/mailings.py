@@ -8,9 +8,11 @@ messages that are still waiting (repos/dispatch.py ``mark_handing_over``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.codes import MessageStatus
@@ -81,6 +83,90 @@ async def resume_stopped(conn: AsyncConnection, job_id: int, now: float) -> list
     ).all()
     await _log(conn, [(int(i), int(a)) for i, a in rows], int(MessageStatus.WAITING), now)
     return [int(i) for i, _a in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoppedMessage:
+    """A stopped message of a mailing as a resume prices it again."""
+
+    id: int
+    account_id: int
+    msg_type: int
+    country: str | None
+    operator: str | None
+    parts: int
+    test: bool
+
+
+async def stopped_batch(conn: AsyncConnection, job_id: int, limit: int) -> list[StoppedMessage]:
+    """Up to ``limit`` of the mailing's stopped messages, oldest first."""
+    rows = await conn.execute(
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.msg_type,
+            messages.c.country,
+            messages.c.operator,
+            messages.c.parts,
+            messages.c.test,
+        )
+        .where(messages.c.job_id == job_id, messages.c.status == int(MessageStatus.STOPPED))
+        .order_by(messages.c.id)
+        .limit(limit)
+    )
+    return [StoppedMessage(*row) for row in rows]
+
+
+async def release_stopped(
+    conn: AsyncConnection, priced: Sequence[tuple[StoppedMessage, Decimal]], now: float
+) -> int:
+    """The given stopped messages wait again, due now, charged ``cost`` each (the caller has
+    debited the total) and valid as long as they were; how many were still stopped."""
+    if not priced:
+        return 0
+    result = await conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("mid"), messages.c.status == int(MessageStatus.STOPPED))
+        .values(
+            status=int(MessageStatus.WAITING),
+            cost=bindparam("new_cost"),
+            valid_until=messages.c.valid_until - messages.c.due_at + now,
+            due_at=now,
+            updated_at=now,
+        ),
+        [{"mid": m.id, "new_cost": cost} for m, cost in priced],
+    )
+    await _log(conn, [(m.id, m.account_id) for m, _ in priced], int(MessageStatus.WAITING), now)
+    return int(result.rowcount)
+
+
+async def starve_stopped(
+    conn: AsyncConnection, stopped: Sequence[StoppedMessage], now: float
+) -> None:
+    """Stopped messages a resume could not pay for: status 24 (insufficient funds), final."""
+    if not stopped:
+        return
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("mid"), messages.c.status == int(MessageStatus.STOPPED))
+        .values(status=int(MessageStatus.NO_FUNDS), cost=Decimal(0), updated_at=now),
+        [{"mid": m.id} for m in stopped],
+    )
+    await _log(conn, [(m.id, m.account_id) for m in stopped], int(MessageStatus.NO_FUNDS), now)
+
+
+async def run_recipients(
+    conn: AsyncConnection, account_id: int, job_id: int, request_id: str
+) -> set[str]:
+    """The recipients a run has stored messages for (a run taken over skips them)."""
+    rows = await conn.execute(
+        select(messages.c.phone).where(
+            messages.c.account_id == account_id,
+            messages.c.client_id == request_id,
+            messages.c.job_id == job_id,
+        )
+    )
+    return {str(phone) for (phone,) in rows}
 
 
 async def _log(

@@ -1,14 +1,16 @@
 """Background work on behalf of accounts: exports (issue 6), callbacks and ping.php (issue 8),
-upstream SMPP connectors (issue 5)."""
+upstream SMPP connectors (issue 5), mailings (jobs.php)."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
@@ -16,7 +18,7 @@ from sqlalchemy import (
 )
 
 from smsgate.store.schema.core import BigId, metadata
-from smsgate.store.types import UnixTime
+from smsgate.store.types import Money, UnixTime
 
 # --- exports (issue 6) --------------------------------------------------------------------------
 
@@ -154,3 +156,55 @@ connector_leases = Table(
     Column("until", UnixTime, nullable=False),
 )
 # --- end issue 5 ---------------------------------------------------------------------------------
+
+# --- mailings (jobs.php, http-api.md §5) ---------------------------------------------------------
+# One row per mailing: its send parameters packed (domain/mailings.py ``pack``), its schedule and
+# the state of its current run. A run is expanded into messages by the scheduler under a lease
+# (``runner``, ``lease_until``, ``claim``); each batch advances ``run_done`` on the condition that
+# the claim is still current and ``run_done`` unchanged, so a run is never expanded twice.
+mailings = Table(
+    "mailings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    # codes.md §5.2: 0 waiting, 1 running, 2 completed, 3 cancelled, 4 failed.
+    Column("status", SmallInteger, nullable=False),
+    Column("created_at", UnixTime, nullable=False),
+    Column("updated_at", UnixTime, nullable=False),
+    # The first run (the anchor of the repeats) and the next one (none once finished).
+    Column("first_run_at", UnixTime, nullable=False),
+    Column("next_run_at", UnixTime, nullable=True),
+    Column("rpt", SmallInteger, nullable=False, server_default="0"),
+    Column("rptn", Integer, nullable=True),
+    Column("msg_type", SmallInteger, nullable=False),
+    Column("sender", String(64), nullable=True),
+    # The text shown by get (``mes``, or the template's); empty for ``list`` mailings.
+    Column("mes", Text, nullable=False),
+    Column("request", LargeBinary, nullable=False),
+    Column("cnt", Integer, nullable=False),
+    Column("test", Boolean, nullable=False, server_default="0"),
+    # fl[5]: one repeat of undelivered recipients with sender2/mes2 (see the docs).
+    Column("retry", Boolean, nullable=False, server_default="0"),
+    Column("sender2", String(64), nullable=True),
+    Column("mes2", Text, nullable=True),
+    # Runs started; the current (or last) run's request id, entries and entries expanded so far.
+    Column("runs", Integer, nullable=False, server_default="0"),
+    Column("run_id", String(40), nullable=True),
+    Column("run_at", UnixTime, nullable=True),
+    Column("run_open", Boolean, nullable=False, server_default="0"),
+    Column("run_total", Integer, nullable=False, server_default="0"),
+    Column("run_done", Integer, nullable=False, server_default="0"),
+    Column("run_cost", Money, nullable=False, server_default="0"),
+    Column("run_broke", Boolean, nullable=False, server_default="0"),
+    # resume=1: the stopped messages are to be charged and released again before the run goes on.
+    Column("resume", Boolean, nullable=False, server_default="0"),
+    Column("runner", String(64), nullable=True),
+    Column("claim", String(32), nullable=True),
+    Column("lease_until", UnixTime, nullable=True),
+    Column("error", Text, nullable=True),
+    # del=1 keeps the row (its messages keep their ``job_id``, which must never name another job).
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Index("ix_mailings_account_id", "account_id", "id"),
+    Index("ix_mailings_status_next_run_at", "status", "next_run_at"),
+)

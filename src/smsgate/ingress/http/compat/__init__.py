@@ -7,6 +7,7 @@ from smsgate.ingress.http.compat import (
     downloads,
     get,
     info,
+    jobs,
     op_templates,
     phones,
     ping,
@@ -40,4 +41,5 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "get": CompatEndpoint(get.handle, large_params=get.LARGE_PARAMS),
         "info": CompatEndpoint(info.handle),
         "receive_phones": CompatEndpoint(receive_phones.handle),  # inbound numbers
+        "jobs": CompatEndpoint(jobs.handle, large_params=jobs.LARGE_PARAMS),
     }
