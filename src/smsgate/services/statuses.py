@@ -140,7 +140,7 @@ class StatusService:
                 await event_repo.record(conn, [stop], now)
             if refund is None or refund <= 0:
                 return Deletion(record.id, Decimal(0))
-            await account_repo.add_to_balance(conn, account_id, refund, now)
+            await account_repo.refund(conn, {account_id: refund}, now)
             return Deletion(record.id, refund)
 
         return await self._writer.submit(op)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsgate.store.schema import accounts, api_keys
+from smsgate.domain.subclients import ShareType
+from smsgate.store.schema import account_policies, accounts, api_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,40 @@ async def add_to_balance(
     )
     value: Decimal | None = (await conn.execute(statement)).scalar_one_or_none()
     return value
+
+
+async def payer_of(conn: AsyncConnection, account_id: int) -> int:
+    """The account whose balance ``account_id`` spends (its main account's for sub-clients on
+    the main balance, users.php ``type`` 2, 3, 4)."""
+    row = (
+        await conn.execute(
+            select(accounts.c.parent_id, account_policies.c.share_type)
+            .select_from(
+                accounts.outerjoin(account_policies, account_policies.c.account_id == accounts.c.id)
+            )
+            .where(accounts.c.id == account_id)
+        )
+    ).first()
+    if row is None or row.parent_id is None or row.share_type is None:
+        return account_id
+    return int(row.parent_id) if ShareType(row.share_type).uses_main_balance else account_id
+
+
+async def refund(conn: AsyncConnection, amounts: Mapping[int, Decimal], now: float) -> None:
+    """Give back what messages of these accounts cost (account id → amount), each to the account
+    that paid: a sub-client spending its main account's balance was debited there (services/
+    send_rules.py ``payer_id``), so that is where the money returns."""
+    credits: dict[int, Decimal] = {}
+    for account_id, amount in amounts.items():
+        if amount:
+            payer = await payer_of(conn, account_id)
+            credits[payer] = credits.get(payer, Decimal(0)) + amount
+    for payer, amount in credits.items():
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.id == payer)
+            .values(balance=accounts.c.balance + amount, updated_at=now)
+        )
 
 
 async def insert_api_key(

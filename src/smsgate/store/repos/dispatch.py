@@ -16,7 +16,8 @@ from decimal import Decimal
 from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsgate.store.schema import accounts, events, messages
+from smsgate.store.repos import accounts as account_repo
+from smsgate.store.schema import events, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +190,7 @@ async def record_unroutable(
     refunds: dict[int, Decimal] = defaultdict(Decimal)
     for message in unroutable:
         refunds[message.account_id] += message.cost
-    for account_id, amount in refunds.items():
-        if amount:
-            await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id)
-                .values(balance=accounts.c.balance + amount, updated_at=now)
-            )
+    await account_repo.refund(conn, refunds, now)
     await _log_events(conn, [StatusChange(m.id, m.account_id, 25, 248) for m in unroutable], now)
 
 

@@ -15,8 +15,8 @@ from decimal import Decimal
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsgate.domain.subclients import ShareType
-from smsgate.store.schema import account_policies, accounts, inbound_numbers
+from smsgate.store.repos.accounts import payer_of
+from smsgate.store.schema import accounts, inbound_numbers
 
 _n = inbound_numbers
 
@@ -101,23 +101,6 @@ async def renter_of(conn: AsyncConnection, phone: str) -> int | None:
     """The account renting ``phone``, or None."""
     found = (await conn.execute(select(_n.c.account_id).where(_n.c.phone == phone))).scalar()
     return int(found) if found is not None else None
-
-
-async def payer_of(conn: AsyncConnection, account_id: int) -> int:
-    """The account whose balance ``account_id`` spends (its main account's for sub-clients on
-    the main balance, users.php ``type`` 2, 3, 4)."""
-    row = (
-        await conn.execute(
-            select(accounts.c.parent_id, account_policies.c.share_type)
-            .select_from(
-                accounts.outerjoin(account_policies, account_policies.c.account_id == accounts.c.id)
-            )
-            .where(accounts.c.id == account_id)
-        )
-    ).first()
-    if row is None or row.parent_id is None or row.share_type is None:
-        return account_id
-    return int(row.parent_id) if ShareType(row.share_type).uses_main_balance else account_id
 
 
 async def _debit(conn: AsyncConnection, payer_id: int, amount: Decimal, now: float) -> bool:

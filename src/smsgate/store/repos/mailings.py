@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.codes import MessageStatus
-from smsgate.store.schema import accounts, events, messages
+from smsgate.store.repos import accounts as account_repo
+from smsgate.store.schema import events, messages
 
 
 async def stop_waiting(conn: AsyncConnection, job_id: int, now: float) -> list[int]:
@@ -53,16 +54,9 @@ async def refund_stopped(conn: AsyncConnection, job_id: int, now: float) -> Deci
         )
     ).all()
     await conn.execute(update(messages).where(*stopped).values(cost=Decimal(0), updated_at=now))
-    total = Decimal(0)
-    for account_id, amount in refunds:
-        amount = Decimal(amount)
-        total += amount
-        await conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(balance=accounts.c.balance + amount, updated_at=now)
-        )
-    return total
+    amounts = {int(account_id): Decimal(amount) for account_id, amount in refunds}
+    await account_repo.refund(conn, amounts, now)
+    return sum(amounts.values(), Decimal(0))
 
 
 async def resume_stopped(conn: AsyncConnection, job_id: int, now: float) -> list[int]:

@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.codes import MessageStatus
+from smsgate.store.repos import accounts as account_repo
 from smsgate.store.repos.messages import PLACEHOLDER_DUE_AT
 from smsgate.store.schema import (
-    accounts,
     events,
     messages,
     smpp_receipt_cursors,
@@ -194,12 +194,7 @@ async def cancel_waiting(
         .values(status=int(MessageStatus.STOPPED), cost=Decimal(0), updated_at=now)
     )
     refund = sum((Decimal(c) for _i, c in rows), Decimal(0))
-    if refund:
-        await conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(balance=accounts.c.balance + refund, updated_at=now)
-        )
+    await account_repo.refund(conn, {account_id: refund}, now)
     await _log(conn, [(i, account_id, int(MessageStatus.STOPPED), 0) for i in ids], now)
     return ids
 
