@@ -227,7 +227,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Figure]:
         env = server_env(
             url, workdir, {"SMSGATE_SMTP_PORT": "0", "SMSGATE_LIMITS_CONCURRENT": limit}
         )
-        server = Server(env, workdir)
+        server = Server(env, workdir, workers=args.workers)
         stack.callback(server.stop)
         server.start()
         found = re.search(
@@ -254,7 +254,8 @@ def report(figures: list[Figure], args: argparse.Namespace) -> None:
     machine = describe_machine()
     print(f"\n### {time.strftime('%Y-%m-%d')}\n")
     print(
-        f"- machine: {machine.describe()}; {args.duration:g} s per scenario after {args.warmup:g} s warm-up"
+        f"- machine: {machine.describe()}; {args.duration:g} s per scenario after {args.warmup:g} s"
+        f" warm-up; {args.workers} gateway process(es)"
     )
     print(f"- command: `.venv/bin/python bench/smtp.py {' '.join(sys.argv[1:])}`".rstrip() + "\n")
     print("| back end | scenario | mails/s | ÷ ceiling | p50 ms | p99 ms | errors | target |")
@@ -278,6 +279,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--workers", type=int, default=1, help="smsgate run --workers (1)")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
