@@ -27,11 +27,13 @@ from smsgate.services.routing import RouteService
 from smsgate.services.sender_codes import SenderConfirmation
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.short_links import LinkService
 from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
 from smsgate.services.subclients import SubclientService
 from smsgate.services.tariffs import TariffService
 from smsgate.services.templates import TemplateService
+from smsgate.services.wait_calls import WaitCallService
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
 
@@ -73,3 +75,6 @@ class Services:
     # --- e-mail channel (issue 9) ---
     attachments: AttachmentService
     email_opens: EmailOpenService
+    # --- short links and call confirmation (issue 7) ---
+    links: LinkService
+    wait_calls: WaitCallService

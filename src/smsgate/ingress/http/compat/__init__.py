@@ -14,7 +14,9 @@ from smsgate.ingress.http.compat import (
     senders,
     status,
     templates,
+    tinyurls,
     users,
+    wait_call,
 )
 from smsgate.ingress.http.compat.pipeline import CompatEndpoint
 
@@ -38,4 +40,7 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "phones": CompatEndpoint(phones.handle, large_params=phones.LARGE_PARAMS),
         "get": CompatEndpoint(get.handle, large_params=get.LARGE_PARAMS),
         "info": CompatEndpoint(info.handle),
+        # issue 7: short links and call confirmation
+        "tinyurls": CompatEndpoint(tinyurls.handle),
+        "wait_call": CompatEndpoint(wait_call.handle),
     }
