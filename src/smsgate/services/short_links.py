@@ -136,11 +136,12 @@ async def _fresh_codes(
     conn: AsyncConnection, count: int, length: int, new_code: CodeSource
 ) -> list[str]:
     """``count`` distinct codes not in use yet."""
-    chosen: dict[str, None] = {}
+    chosen: dict[str, None] = {}  # in the order drawn
     while len(chosen) < count:
-        drawn = {new_code(length) for _ in range(count - len(chosen))} - chosen.keys()
-        for code in drawn - await repo.taken_codes(conn, drawn):
-            chosen[code] = None
+        drawn = dict.fromkeys(new_code(length) for _ in range(count - len(chosen)))
+        fresh = [code for code in drawn if code not in chosen]
+        taken = await repo.taken_codes(conn, fresh)
+        chosen.update(dict.fromkeys(code for code in fresh if code not in taken))
     return list(chosen)
 
 
