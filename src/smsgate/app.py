@@ -38,6 +38,7 @@ from smsgate.dispatch.upstream import bind_pacers  # issue 5
 from smsgate.dispatch.upstream import connector_limits as upstream_limits
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.codes import MessageType
+from smsgate.domain.links import LinkStyle
 from smsgate.errors import ConfigError
 from smsgate.ingress.http.app import build_http_app
 from smsgate.ingress.http.protocol import CompatHttpProtocol
@@ -70,11 +71,13 @@ from smsgate.services.send_rules import SendRules
 from smsgate.services.sender_codes import SenderConfirmation
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.short_links import LinkService
 from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
 from smsgate.services.subclients import SubclientService
 from smsgate.services.tariffs import TariffService
 from smsgate.services.templates import TemplateService
+from smsgate.services.wait_calls import WaitCallService
 from smsgate.store import migrate
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
@@ -131,6 +134,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
             senders = SenderService(db, writer, clock, policies=policies)
             blacklist = BlacklistService(db, writer, clock)  # contacts (issue 7)
             contacts = ContactService(db, writer, clock, numbering, blacklist)
+            links = LinkStyle.for_base(settings.links.base_url, settings.links.code_length)
             sending = SendingService(
                 writer,
                 guards,
@@ -142,6 +146,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 window=settings.limits.window,
                 rules=SendRules(db, policies, templates, clock),
                 lists=contacts,
+                links=links,  # tinyurl=1 (issue 7)
             )
             yield Services(
                 settings=settings,
@@ -192,6 +197,8 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 incoming_receiver=IncomingReceiver(writer, clock, settings.callbacks),  # MO
                 incoming_smpp=IncomingOverSmpp(db, writer, clock),
                 mailings=MailingService(db, writer, clock, sending, contacts),
+                links=LinkService(db, writer, clock, links),  # issue 7
+                wait_calls=WaitCallService(writer, clock, settings.wait_call, settings.callbacks),
             )
     finally:
         await db.close()

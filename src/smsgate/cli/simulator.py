@@ -3,19 +3,25 @@
 Our connectors and any third-party ESME (smpplib, a load generator) can bind to it. A named behaviour
 (``--behaviour``, see ``simulators/behaviour.py``) may be adjusted by the options; ``--port 0`` picks a
 free port, printed on the first line as ``listening on HOST:PORT``.
+
+``smsgate simulator call``: play the voice provider and report one incoming call to a running
+gateway (issue 7, wait_call.php), signed with ``wait_call.provider_secret``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from typing import Any
 
 import click
+import httpx
 
-from smsgate.cli.common import run_async
+from smsgate.cli.common import run_async, settings_of
 from smsgate.clock import SystemClock
+from smsgate.domain.calls import SIGNATURE_HEADER, sign
 from smsgate.simulators.behaviour import ID_FORMATS, PRESETS, RECEIPT_KINDS, preset
 from smsgate.simulators.smsc import SYSTEM_ID, SmscSimulator
 
@@ -73,3 +79,43 @@ async def _serve(smsc: SmscSimulator, behaviour: str) -> None:
         f"receipts acknowledged {len(smsc.receipts_acknowledged)}, "
         f"incoming messages acknowledged {len(smsc.mo_acknowledged)}"
     )
+
+
+@simulator.command("call")
+@click.option("--from", "caller", required=True, help="The subscriber's number (who calls).")
+@click.option("--to", "called", required=True, help="The number called (of wait_call.numbers).")
+@click.option(
+    "--url", default=None, help="Gateway base URL (default: the configured HTTP listener)."
+)
+@click.option("--secret", default=None, help="Default: wait_call.provider_secret.")
+@click.option("--time", "at", type=float, default=None, help="Unix seconds (default: now).")
+@click.pass_context
+def call(
+    ctx: click.Context,
+    caller: str,
+    called: str,
+    url: str | None,
+    secret: str | None,
+    at: float | None,
+) -> None:
+    """Report one incoming call from --from to --to, as a voice provider would."""
+    settings = settings_of(ctx)
+    key = settings.wait_call.provider_secret if secret is None else secret
+    if not key:
+        raise click.UsageError("no secret: set wait_call.provider_secret or pass --secret")
+    host = settings.bind_host if ":" not in settings.bind_host else f"[{settings.bind_host}]"
+    base = (url or f"http://{host}:{settings.http.port}").rstrip("/")
+    event: dict[str, object] = {"from": caller, "to": called}
+    if at is not None:
+        event["time"] = at
+    body = json.dumps(event).encode("utf-8")
+    headers = {SIGNATURE_HEADER: sign(key, body), "Content-Type": "application/json"}
+    try:
+        response = httpx.post(
+            f"{base}/providers/calls/incoming", content=body, headers=headers, timeout=10
+        )
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"the gateway did not answer: {exc}") from None
+    click.echo(response.text)
+    if response.status_code != 200:
+        raise click.ClickException(f"HTTP {response.status_code}")

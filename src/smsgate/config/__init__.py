@@ -28,8 +28,10 @@ from smsgate.config.features import (
     CallbacksSettings,
     EmailSettings,
     ExportSettings,
+    LinkSettings,
     SmppBindConfig,
     SmppConnectorConfig,
+    WaitCallSettings,
 )
 from smsgate.config.units import Seconds
 from smsgate.errors import ConfigError
@@ -217,6 +219,8 @@ class Settings:
     connectors: tuple[SmppConnectorConfig, ...] = ()  # issue 5: [[connectors]] (no env overrides)
 
     email: EmailSettings = field(default_factory=EmailSettings)  # e-mail channel (issue 9)
+    links: LinkSettings = field(default_factory=LinkSettings)  # tinyurls.php (issue 7)
+    wait_call: WaitCallSettings = field(default_factory=WaitCallSettings)  # wait_call.php (issue 7)
 
 
 def load_settings(
@@ -368,6 +372,8 @@ def _validate(settings: Settings, cwd: Path) -> Settings:
         data_dir=str(data_dir),
         database=dataclasses.replace(settings.database, url=url),
         exports=_export_settings(settings.exports, data_dir, cwd),  # issue 6
+        links=_link_settings(settings),  # issue 7: tinyurls.php
+        wait_call=_wait_call_settings(settings.wait_call),  # issue 7: wait_call.php
     )
 
 
@@ -453,6 +459,36 @@ def _validate_numbers(settings: Settings) -> None:
         raise ConfigError("auth.argon2_memory_cost_kib", "must be at least 8 × parallelism")
 
 
+# --- short links and call confirmation (issue 7) ---
+def _link_settings(settings: Settings) -> LinkSettings:
+    """``links.base_url`` checked, defaulting to the HTTP listener; the code length bounded."""
+    links = settings.links
+    if not 6 <= links.code_length <= 24:
+        raise ConfigError("links.code_length", f"expected 6..24, got {links.code_length}")
+    base = links.base_url.strip().rstrip("/")
+    if not base:
+        host = settings.bind_host if ":" not in settings.bind_host else f"[{settings.bind_host}]"
+        base = f"http://{host}:{settings.http.port}"
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/\-]*)?", base):
+        raise ConfigError(
+            "links.base_url (SMSGATE_LINKS_BASE_URL)", "expected http(s)://host[/path]"
+        )
+    return dataclasses.replace(links, base_url=base)
+
+
+def _wait_call_settings(wait_call: WaitCallSettings) -> WaitCallSettings:
+    """The number pool normalised to digits (``+7 999 …`` → ``7999…``), each 7–15 digits."""
+    numbers = []
+    for item in filter(None, (n.strip() for n in re.split(r"[,;]+", wait_call.numbers))):
+        digits = re.sub(r"[\s+()\-.]", "", item)
+        if not re.fullmatch(r"\d{7,15}", digits):
+            raise ConfigError("wait_call.numbers", f"not a phone number: {item!r}")
+        numbers.append(digits)
+    if wait_call.ttl <= 0 or wait_call.max_skew <= 0:
+        raise ConfigError("wait_call.ttl", "expected positive durations")
+    return dataclasses.replace(wait_call, numbers=",".join(dict.fromkeys(numbers)))
+
+
 # --- e-mail channel (issue 9) ---
 _MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
 
@@ -489,7 +525,9 @@ __all__ = [
     "CallbacksSettings",
     "EmailSettings",
     "ExportSettings",
+    "LinkSettings",
     "Seconds",
     "SmppBindConfig",
     "SmppConnectorConfig",
+    "WaitCallSettings",
 ]

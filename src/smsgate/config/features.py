@@ -58,6 +58,36 @@ class CallbacksSettings:
     batch: int = 500
 
 
+# --- short links and call confirmation (issue 7: tinyurls.php, wait_call.php) ---
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Tracked short links of ``tinyurl=1`` sends (http-api.md §2.1, §11)."""
+
+    # Where ``/l/<code>`` is reachable from the recipients' phones; empty: the HTTP listener
+    # (``http://<bind_host>:<http.port>``), which only suits a demo.
+    base_url: str = ""
+    # Base62 characters per code (6..24): 8 gives 62^8 ≈ 2·10^14 codes.
+    code_length: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class WaitCallSettings:
+    """Call confirmation, wait_call.php (http-api.md §12)."""
+
+    # The platform's numbers subscribers call (comma-separated); empty: wait_call.php answers 1.
+    numbers: str = ""
+    # A wait ends this long after it was (last) asked for.
+    ttl: Seconds = Seconds(600)
+    # The voice provider signs ``POST /providers/calls/incoming`` with HMAC-SHA256 under this
+    # secret; empty: the endpoint is off (404).
+    provider_secret: str = ""
+    # An incoming-call event whose ``time`` is further than this from now is refused (replays).
+    max_skew: Seconds = Seconds(300)
+
+
+# --- end short links and call confirmation ---
+
+
 # --- upstream SMPP connectors (issue 5, egress) ----------------------------------------------
 @dataclass(frozen=True, slots=True)
 class SmppBindConfig:

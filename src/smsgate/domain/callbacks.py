@@ -143,6 +143,20 @@ def incoming_fields(
     ]
 
 
+def call_fields(
+    wait_id: int, phone: str, to: str, at: float, tz_minutes: int
+) -> list[tuple[str, str]]:
+    """The call-confirmation callback's fields in order (http-api.md §12, §14)."""
+    return [
+        ("event", "call"),
+        ("id", str(wait_id)),
+        ("phone", phone),
+        ("to", to),
+        ("time", format_date(at, tz_minutes)),
+        ("ts", str(int(at))),
+    ]
+
+
 def dump_fields(fields: Fields) -> str:
     return json.dumps([[name, value] for name, value in fields], ensure_ascii=False)
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from smsgate.domain import message_text as mt
 from smsgate.domain.codes import ErrCode, MessageStatus, MessageType, RequestErrorCode
 from smsgate.domain.contacts import BlacklistKind, GroupMembers
+from smsgate.domain.links import LinkSlot, LinkStyle, shorten, whole_slots
 from smsgate.domain.numbering import NumberingPlan
 from smsgate.domain.phones import RecipientList, TokenKind, parse_email_list, parse_phones
 from smsgate.domain.pricing import TariffTable, message_cost
@@ -77,6 +78,8 @@ class SendRequest:
     options: Mapping[str, str] = field(default_factory=dict)
     # A mailing (jobs.php) is a mass sending whatever the number of recipients (§2.5).
     mass: bool = False
+    # ``tinyurl=1``: URLs become short links of this style (domain/links.py); None leaves them.
+    short_links: LinkStyle | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,8 @@ class Recipient:
     mccmnc: str = ""
     status: MessageStatus | None = None
     err: int = 0
+    # Short links in ``text`` whose codes are minted when the message is stored (``tinyurl=1``).
+    links: tuple[LinkSlot, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -344,22 +349,33 @@ def _release_times(count: int, start: datetime, spread: Spread | None) -> list[f
     return times
 
 
-def _final_text(text: str, msg_type: MessageType, request: SendRequest) -> str:
+# Types whose URLs ``tinyurl=1`` leaves alone: no text, octets, the push URL itself, speech.
+UNLINKED = TEXTLESS | {MessageType.BIN, MessageType.PUSH, MessageType.CALL}
+
+
+def _final_text(
+    text: str, msg_type: MessageType, request: SendRequest
+) -> tuple[str, tuple[LinkSlot, ...]]:
+    """The text as sent and its short links (http-api.md §2.3: template and auto-signature →
+    transliteration → short links → encoding and segment count)."""
     if msg_type in TEXTLESS:
-        return ""
+        return "", ()
     if msg_type == MessageType.BIN:
-        return text
+        return text, ()
     if request.signature and msg_type in PART_COUNTED:
-        # Before transliteration (http-api.md §2.3: template and auto-signature → translit).
         text = f"{text} {request.signature}"
     if request.translit:
         text = translit(text, request.translit)
+    slots: tuple[LinkSlot, ...] = ()
+    if request.short_links is not None and msg_type not in UNLINKED:
+        text, slots = shorten(text, request.short_links)
     if msg_type in PART_COUNTED and request.maxsms:
         text = truncate_to_parts(text, request.maxsms)
+        slots = whole_slots(text, slots)
     mt.check_not_empty(text)
     if msg_type == MessageType.PUSH:
         mt.parse_push(text)
-    return text
+    return text, slots
 
 
 @dataclass(slots=True)
@@ -374,15 +390,15 @@ class _Pricer:
     tariffs: TariffTable
     blacklist: Mapping[str, BlacklistKind]
     mass: bool
-    texts: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    texts: dict[str, tuple[str, int, int, tuple[LinkSlot, ...]]] = field(default_factory=dict)
     prices: dict[tuple[str | None, str | None], Decimal | None] = field(default_factory=dict)
 
-    def text(self, text: str) -> tuple[str, int, int]:
-        """(final text, parts, stored encoding)."""
+    def text(self, text: str) -> tuple[str, int, int, tuple[LinkSlot, ...]]:
+        """(final text, parts, stored encoding, short links)."""
         known = self.texts.get(text)
         if known is None:
-            final = _final_text(text, self.msg_type, self.request)
-            known = self.texts[text] = (final, *_parts(final, self.msg_type))
+            final, slots = _final_text(text, self.msg_type, self.request)
+            known = self.texts[text] = (final, *_parts(final, self.msg_type), slots)
         return known
 
     def price(self, country: str | None, operator: str | None) -> Decimal | None:
@@ -409,7 +425,7 @@ def _recipient(phone: str, text: str, pricer: _Pricer, due_at: float) -> Recipie
             status=MessageStatus.WRONG_NUMBER,
             err=ErrCode.INVALID_NUMBER,
         )
-    final, parts, encoding = pricer.text(text)
+    final, parts, encoding, links = pricer.text(text)
     info = pricer.plan.lookup(phone) if pricer.msg_type != MessageType.MAIL else None
     country = info.country if info else None
     operator = info.operator if info else None
@@ -435,6 +451,7 @@ def _recipient(phone: str, text: str, pricer: _Pricer, due_at: float) -> Recipie
         mccmnc=f"{info.mcc}{info.mnc}" if info and info.mcc else "",
         status=status,
         err=err,
+        links=links,
     )
 
 

@@ -29,11 +29,13 @@ from smsgate.services.routing import RouteService
 from smsgate.services.sender_codes import SenderConfirmation
 from smsgate.services.senders import SenderService
 from smsgate.services.sending import SendingService
+from smsgate.services.short_links import LinkService
 from smsgate.services.smpp import SmppService
 from smsgate.services.statuses import StatusService
 from smsgate.services.subclients import SubclientService
 from smsgate.services.tariffs import TariffService
 from smsgate.services.templates import TemplateService
+from smsgate.services.wait_calls import WaitCallService
 from smsgate.store.db import Database
 from smsgate.store.writer import GroupCommitWriter
 
@@ -79,3 +81,6 @@ class Services:
     incoming_receiver: IncomingReceiver  # incoming SMS from operators
     incoming_smpp: IncomingOverSmpp  # ... and on to SMPP receivers
     mailings: MailingService  # jobs.php
+    # --- short links and call confirmation (issue 7) ---
+    links: LinkService
+    wait_calls: WaitCallService

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from smsgate.clock import Clock, utc_datetime
 from smsgate.domain.codes import DUPLICATE_REQUEST, MessageStatus, MessageType, RequestErrorCode
 from smsgate.domain.contacts import request_group_refs
+from smsgate.domain.links import LinkSlot, LinkStyle, restore
 from smsgate.domain.sending import (
     NO_LISTS,
     AccountLists,
@@ -43,6 +44,7 @@ from smsgate.services.guards import Guards
 from smsgate.services.numbering import NumberingService
 from smsgate.services.send_rules import SendRules
 from smsgate.services.senders import SenderService
+from smsgate.services.short_links import LinkedMessage, attach_links
 from smsgate.services.tariffs import TariffService
 from smsgate.store.repos import events as event_repo
 from smsgate.store.repos import guards as guard_repo
@@ -128,6 +130,8 @@ class _Work:
     placeholder_id: int | None = None
     # The account whose balance pays (a sub-client may use its main account's); 0 = account_id.
     payer_id: int = 0
+    # ``tinyurl=1``: the short links of each row (in row order), minted once the rows are stored.
+    links: list[tuple[LinkSlot, ...]] = field(default_factory=list)
     # Filled in by the batch.
     outcome: _Outcome = _Outcome.OK
     balance: Decimal | None = None
@@ -137,11 +141,19 @@ class _Work:
 class _StoreSends:
     """The batch kind that stores accepted send requests (see the module docstring)."""
 
-    def __init__(self, guards: Guards, clock: Clock, duplicate_limit: int, window: float) -> None:
+    def __init__(
+        self,
+        guards: Guards,
+        clock: Clock,
+        duplicate_limit: int,
+        window: float,
+        link_code_length: int = 8,
+    ) -> None:
         self._guards = guards
         self._clock = clock
         self._duplicate_limit = duplicate_limit
         self._window = window
+        self._link_code_length = link_code_length
 
     async def run(self, conn: AsyncConnection, items: Sequence[_Work]) -> list[_Work]:
         await self._guards.lock_logins(conn, [w.login for w in items])
@@ -155,6 +167,13 @@ class _StoreSends:
         ids = iter(await message_repo.insert_many(conn, rows, client_ids))
         for work in new:
             work.message_ids = [next(ids) for _ in work.rows]
+        linked = [
+            LinkedMessage(message_id, work.account_id, row.text, slots)
+            for work in new
+            for message_id, row, slots in zip(work.message_ids, work.rows, work.links, strict=True)
+            if slots
+        ]
+        await attach_links(conn, linked, now, self._link_code_length)  # tinyurl=1 (issue 7)
         for work in paid:
             if work.placeholder_id is not None:
                 await message_repo.fill_placeholder(conn, work.placeholder_id, work.rows[0])
@@ -273,8 +292,10 @@ class SendingService:
         window: float,
         rules: SendRules | None = None,
         lists: SendLists | None = None,
+        links: LinkStyle | None = None,
     ) -> None:
         self._writer = writer
+        self._links = links  # tinyurl=1 (issue 7)
         # Account management (issue 7): shared tariffs and balances, limits, operator templates.
         self._rules = rules
         self._lists = lists
@@ -282,7 +303,9 @@ class SendingService:
         self._tariffs = tariffs
         self._senders = senders
         self._clock = clock
-        self._store = _StoreSends(guards, clock, duplicate_limit, window)
+        self._store = _StoreSends(
+            guards, clock, duplicate_limit, window, links.code_length if links else 8
+        )
 
     async def send(
         self, account: AccountRecord, request: SendRequest, options: SendOptions
@@ -293,6 +316,8 @@ class SendingService:
         wants one (errors 3, 6, 7, 8).
         """
         test = options.test or account.test_mode
+        if self._links is not None and request.options.get("tinyurl") == "1":
+            request = replace(request, short_links=self._links)
         try:
             sender = await self._senders.resolve(account, request.sender, request.msg_type)
         except RequestError as exc:  # error 6 carries the request id
@@ -319,6 +344,7 @@ class SendingService:
             smpp=options.smpp_receipt is not None,
             placeholder_id=options.placeholder_id,
             payer_id=await self._rules.payer_id(account) if self._rules else 0,
+            links=[r.links if r.accepted else () for r in prepared.recipients],
         )
         done: _Work = await self._writer.submit(Batched(self._store, work))
         if done.outcome is _Outcome.DUPLICATE:
@@ -440,7 +466,8 @@ def message_rows(
                 phone=r.phone,
                 msg_type=int(prepared.msg_type),
                 sender=prepared.sender,
-                text=r.text,
+                # A refused recipient's text keeps its URLs: no codes are minted for it.
+                text=r.text if r.accepted or not r.links else restore(r.text, r.links),
                 comment=prepared.comment,
                 status=int(status),
                 err=int(r.err),

@@ -13,6 +13,8 @@ from starlette.routing import Route
 import smsgate
 from smsgate.ingress.http.compat import endpoints
 from smsgate.ingress.http.compat.pipeline import CompatApi
+from smsgate.ingress.http.links import link_endpoint
+from smsgate.ingress.http.providers import incoming_call_endpoint
 from smsgate.ingress.http.tracking import pixel_endpoint
 from smsgate.services.container import Services
 
@@ -57,5 +59,12 @@ def build_http_app(services: Services, listeners: ListenerStatus) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         # Open tracking of HTML mails (issue 9).
         Route("/t/{token}.gif", pixel_endpoint(services.email_opens), methods=["GET"]),
+        # Short links and incoming-call events (issue 7: tinyurls.php, wait_call.php).
+        Route("/l/{code}", link_endpoint(services.links), methods=["GET"]),
+        Route(
+            "/providers/calls/incoming",
+            incoming_call_endpoint(services.wait_calls),
+            methods=["POST"],
+        ),
     ]
     return Starlette(routes=routes)

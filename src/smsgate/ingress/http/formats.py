@@ -140,6 +140,22 @@ class ListReply:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordReply:
+    """One record: ``key = value, …`` (fmt 0), values (fmt 1), ``<result>`` (fmt 2), an object."""
+
+    record: Record
+
+    def render(self, fmt: int) -> str:
+        if fmt == 3:
+            return to_json({k: json_value(v) for k, v in self.record})
+        if fmt == 2:
+            return f"<result>{''.join(xml_element(k, v) for k, v in self.record)}</result>"
+        if fmt == 1:
+            return ",".join(text_value(v) for _, v in self.record)
+        return ", ".join(f"{k} = {text_value(v)}" for k, v in self.record)
+
+
 def encode(reply: Reply, fmt: int, charset: str) -> tuple[bytes, str]:
     """The body bytes and the Content-Type header of ``reply``."""
     text = reply.render(fmt)

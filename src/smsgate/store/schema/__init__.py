@@ -56,6 +56,12 @@ from smsgate.store.schema.jobs import (
     monitor_groups,
     monitor_pings,
 )
+from smsgate.store.schema.links import (  # issue 7: tinyurls.php, wait_call.php
+    call_waits,
+    short_link_clicks,
+    short_link_codes,
+    short_links,
+)
 
 __all__ = [
     "BigId",
@@ -64,6 +70,7 @@ __all__ = [
     "api_keys",
     "auth_failures",
     "blacklist",
+    "call_waits",
     "callback_deliveries",
     "connector_leases",
     "contact_groups",
@@ -93,6 +100,9 @@ __all__ = [
     "request_log",
     "routes",
     "send_failures",
+    "short_link_clicks",
+    "short_link_codes",
+    "short_links",
     "sender_codes",
     "senders",
     "smpp_mo_cursors",

@@ -1,5 +1,5 @@
-"""Whatever the parameters, the compatible API (send, status, balance, phones, get, info)
-answers HTTP 200 with a body, never a 500."""
+"""Whatever the parameters, the compatible API (send, status, balance, phones, get, info,
+tinyurls, wait_call) answers HTTP 200 with a body, never a 500."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ CONTACTS_VALUES = st.one_of(
     st.text(max_size=40),
 )  # fmt: skip
 
+LINK_PARAMS = ["get", "link", "id", "phone", "fmt", "charset"]  # tinyurls, wait_call (issue 7)
+LINK_VALUES = st.one_of(
+    st.sampled_from(["", "0", "1", "-1", "79161234567", "https://a.example/", "http://x/l/AbC",
+                     "AbCdEf12", "9" * 30, "x" * 1001, "%", "1,2", "utf-8", "koi8-r"]),
+    st.text(max_size=40),
+)  # fmt: skip
 
 # Each endpoint draws from the parameters and values that matter to it.
 POOLS = {
@@ -50,6 +56,8 @@ POOLS = {
     "phones": (CONTACTS_PARAMS, CONTACTS_VALUES),
     "get": (CONTACTS_PARAMS, CONTACTS_VALUES),
     "info": (CONTACTS_PARAMS, CONTACTS_VALUES),
+    "tinyurls": (LINK_PARAMS, LINK_VALUES),
+    "wait_call": (LINK_PARAMS, LINK_VALUES),
 }
 
 

@@ -16,7 +16,9 @@ from smsgate.ingress.http.compat import (
     senders,
     status,
     templates,
+    tinyurls,
     users,
+    wait_call,
 )
 from smsgate.ingress.http.compat.pipeline import CompatEndpoint
 
@@ -42,4 +44,7 @@ def endpoints() -> dict[str, CompatEndpoint]:
         "info": CompatEndpoint(info.handle),
         "receive_phones": CompatEndpoint(receive_phones.handle),  # inbound numbers
         "jobs": CompatEndpoint(jobs.handle, large_params=jobs.LARGE_PARAMS),
+        # issue 7: short links and call confirmation
+        "tinyurls": CompatEndpoint(tinyurls.handle),
+        "wait_call": CompatEndpoint(wait_call.handle),
     }

@@ -8,44 +8,18 @@ or 101st request of the login within 60 s (``limits.operator_identical``, ``limi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from smsgate.clock import utc_datetime
 from smsgate.domain.codes import RequestErrorCode
 from smsgate.domain.numbering import NumberInfo
 from smsgate.domain.phones import PhoneFormatError, normalise, split_list
 from smsgate.errors import RequestError
 from smsgate.ingress.http.compat.pipeline import CompatContext
-from smsgate.ingress.http.formats import (
-    ListReply,
-    Record,
-    Reply,
-    json_value,
-    text_value,
-    to_json,
-    xml_element,
-)
+from smsgate.ingress.http.formats import ListReply, Record, RecordReply, Reply
 from smsgate.services.contacts import parameters_error
 
 MAX_PHONES = 100
 _ANY_FINGERPRINT = "info.php"  # every info.php request of a login counts toward one limit
 _NOT_FOUND = "operator not found"  # codes.md §1.2, info.php error 3
-
-
-@dataclass(frozen=True, slots=True)
-class RecordReply:
-    """One record: ``key = value, …`` (fmt 0), values (fmt 1), ``<result>`` (fmt 2), an object."""
-
-    record: Record
-
-    def render(self, fmt: int) -> str:
-        if fmt == 3:
-            return to_json({k: json_value(v) for k, v in self.record})
-        if fmt == 2:
-            return f"<result>{''.join(xml_element(k, v) for k, v in self.record)}</result>"
-        if fmt == 1:
-            return ",".join(text_value(v) for _, v in self.record)
-        return ", ".join(f"{k} = {text_value(v)}" for k, v in self.record)
 
 
 def operator_record(info: NumberInfo) -> Record:

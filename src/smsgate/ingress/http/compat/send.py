@@ -103,6 +103,7 @@ def parse_request(params: Mapping[str, str], raw: Mapping[str, bytes]) -> SendRe
     voice = params.get("voice", "").strip()
     if voice and not _VOICE.match(voice):
         raise RequestError(RequestErrorCode.PARAMETERS, "invalid voice")
+    _flag(params, "tinyurl")  # 0 or 1 (http-api.md §2.1)
     maxsms = params.get("maxsms", "").strip()
     if maxsms and (not maxsms.isdigit() or int(maxsms) < 1):
         raise RequestError(RequestErrorCode.PARAMETERS, "maxsms must be a positive integer")
