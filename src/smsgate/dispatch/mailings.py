@@ -14,7 +14,8 @@ messages. A cancel or delete withdraws the claim: the runner's next batch is ref
 
 A mailing being resumed (``resume=1``) first has its stopped messages priced, charged and released
 (status -1) batch by batch, then its open run goes on. When the run is complete the next one is
-scheduled from ``rpt``/``rptn`` or the mailing is completed.
+scheduled from ``rpt``/``rptn`` or the mailing is completed. The fl[5] repeats of failed messages
+run in the same loop (``dispatch/mailing_repeats.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock, utc_datetime
+from smsgate.dispatch.mailing_repeats import MailingRepeater
 from smsgate.domain.codes import MessageStatus, MessageType
 from smsgate.domain.mailings import (
     Entry,
@@ -109,16 +111,22 @@ class MailingScheduler:
         self._poll_interval = poll_interval
         self._workers = workers
         self._running: set[asyncio.Task[None]] = set()
+        self.repeats = MailingRepeater(db, writer, sending, clock)
 
     async def run(self) -> None:
-        """Forever: a :meth:`step` every ``poll_interval``; runs in progress are cancelled when
-        this is (their leases run out and another node takes them over)."""
+        """Forever: a :meth:`step` and the fl[5] repeats every ``poll_interval``; runs in
+        progress are cancelled when this is (their leases run out and another node takes them
+        over)."""
         try:
             while True:
                 try:
                     await self.step()
                 except Exception:  # a database hiccup must not stop the mailings for good
                     log.exception("mailing scheduler step failed")
+                try:
+                    await self.repeats.run_until_idle()
+                except Exception:
+                    log.exception("mailing repeat step failed")
                 await self._clock.sleep(self._poll_interval)
         finally:
             for started in self._running:

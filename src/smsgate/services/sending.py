@@ -366,12 +366,15 @@ class SendingService:
 
     # --- mailings (jobs.php): a run is prepared and stored batch by batch by the scheduler ---
 
-    async def prepare_batch(self, account: AccountRecord, request: SendRequest) -> PreparedSend:
+    async def prepare_batch(
+        self, account: AccountRecord, request: SendRequest, *, signed: bool = True
+    ) -> PreparedSend:
         """``request`` checked, priced and shaped as a send would be, nothing stored; refusals
-        raise :class:`RequestError` without a request id."""
+        raise :class:`RequestError` without a request id. ``signed=False`` leaves out the
+        account's auto-signature (texts that already carry it: fl[5] repeats of ``list`` lines)."""
         sender = await self._senders.resolve(account, request.sender, request.msg_type)
         options = SendOptions(cost=CostMode.PRICE)
-        return await self._checked(account, replace(request, sender=sender), options)
+        return await self._checked(account, replace(request, sender=sender), options, signed)
 
     async def unit_prices(
         self, account: AccountRecord, keys: set[tuple[int, str | None, str | None]]
@@ -391,10 +394,14 @@ class SendingService:
         return (await self._rules.payer_id(account) if self._rules else 0) or account.id
 
     async def _checked(
-        self, account: AccountRecord, request: SendRequest, options: SendOptions
+        self,
+        account: AccountRecord,
+        request: SendRequest,
+        options: SendOptions,
+        signed: bool = True,
     ) -> PreparedSend:
         """The request prepared and shaped by the account's rules (signature, limits, templates)."""
-        if self._rules is not None:
+        if self._rules is not None and signed:
             request = replace(request, signature=await self._rules.signature(account))
         try:
             prepared = await self._prepare(account, request)

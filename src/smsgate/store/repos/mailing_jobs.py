@@ -207,6 +207,10 @@ async def claim(
             "lease_until": lease_until,
             "updated_at": now,
         }
+        if record.retry:  # fl[5]: the repeat step looks at its messages again
+            values["retry_open"] = True
+            if record.resume:  # stopped messages below the floor go out again
+                values["retry_floor"] = 0
         starts = record.status == MailingStatus.WAITING and not record.run_open
         if starts and not record.resume:
             values.update(

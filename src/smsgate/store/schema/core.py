@@ -238,6 +238,14 @@ messages = Table(
         sqlite_where=text("job_id IS NOT NULL"),
         postgresql_where=text("job_id IS NOT NULL"),
     ),
+    # The failed messages of mailings in id order, for the fl[5] repeat step (dispatch/mailing_repeats.py).
+    Index(
+        "ix_messages_job_failed",
+        "job_id",
+        "id",
+        sqlite_where=text("job_id IS NOT NULL AND status IN (3, 20, 25)"),
+        postgresql_where=text("job_id IS NOT NULL AND status IN (3, 20, 25)"),
+    ),
 )
 
 senders = Table(

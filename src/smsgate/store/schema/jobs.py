@@ -188,6 +188,11 @@ mailings = Table(
     Column("retry", Boolean, nullable=False, server_default="0"),
     Column("sender2", String(64), nullable=True),
     Column("mes2", Text, nullable=True),
+    # fl[5] repeats (dispatch/mailing_repeats.py): set with every claim of an fl[5] mailing, cleared
+    # once none of its messages can still fail unrepeated; messages up to ``retry_floor`` were all
+    # settled when it was last cleared (the repeat step looks above it only).
+    Column("retry_open", Boolean, nullable=False, server_default="0"),
+    Column("retry_floor", BigInteger, nullable=False, server_default="0"),
     # Runs started; the current (or last) run's request id, entries and entries expanded so far.
     Column("runs", Integer, nullable=False, server_default="0"),
     Column("run_id", String(40), nullable=True),
@@ -207,4 +212,16 @@ mailings = Table(
     Column("deleted", Boolean, nullable=False, server_default="0"),
     Index("ix_mailings_account_id", "account_id", "id"),
     Index("ix_mailings_status_next_run_at", "status", "next_run_at"),
+)
+# fl[5] (http-api.md §5): the messages of fl[5] mailings whose repeat is settled, written in the same
+# transaction as the repeat. An original failed with 3, 20 or 25 gets a row when its repeat is stored
+# (or when it cannot be, e.g. sender2 refused); a repeat gets one with ``repeat_of`` at once, so it is
+# never repeated. The primary key makes a repeat exactly once whatever the number of repeat steps.
+mailing_repeats = Table(
+    "mailing_repeats",
+    metadata,
+    Column("message_id", BigId, primary_key=True, autoincrement=False),
+    Column("mailing_id", Integer, nullable=False),
+    Column("repeat_of", BigInteger, nullable=True),
+    Column("created_at", UnixTime, nullable=False),
 )
