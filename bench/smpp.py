@@ -5,6 +5,9 @@
             next to the theoretical ceiling window ÷ RTT (field-notes.md: a bind's rate is about
             window ÷ round-trip time). The RTT is the simulator's latency before each submit_sm_resp.
             Receipts are off unless ``--receipts``, so the submit path is what is measured.
+            The connector is fed as the dispatcher feeds it: batches handed to ``submit``, at most
+            ``connector_limits(...).window`` (window × HANDOVER_WINDOWS) messages handed over at once,
+            two hand-overs side by side so that one's last answers overlap the next one's sends.
 
 ``intake``  submit_sm/s from one bind (window 100) into the SMPP server of ``smsgate run`` on a fresh
             SQLite and PostgreSQL database, each answered only after it is stored, beside the SMSC
@@ -36,7 +39,7 @@ from smsgate.channels.base import Accepted, OutgoingMessage, Receipt
 from smsgate.channels.smpp.connector import SmppConnector
 from smsgate.channels.smpp.settings import BindSettings, ConnectorSettings
 from smsgate.clock import SystemClock
-from smsgate.dispatch.upstream import bind_pacers
+from smsgate.dispatch.upstream import bind_pacers, connector_limits
 from smsgate.protocols.smpp.handler import BaseHandler
 from smsgate.protocols.smpp.pdu import BindTransceiver, SubmitSm
 from smsgate.protocols.smpp.session import SessionSettings, open_session
@@ -106,18 +109,37 @@ async def _egress_once(port: int, window: int, count: int) -> float:
         host="127.0.0.1", port=port, system_id="bench", password="bench", window=window
     )
     settings = ConnectorSettings(name="bench", binds=(bind,))
+    # The dispatcher's hand-over: at most this many messages with the connector at once.
+    handover = connector_limits(settings).window
     async with SmppConnector(settings, clock, sink, bind_pacers(clock)) as connector:
         await connector.start()
         await connector.wait_up()
-        await connector.submit([message(n) for n in range(window * 20)])  # warm up
-        batch = [message(n) for n in range(count)]
+        await _feed(connector, [message(n) for n in range(handover)], handover)  # warm up
+        messages = [message(n) for n in range(count)]
         start = time.perf_counter()
-        outcomes = await connector.submit(batch)
+        outcomes = await _feed(connector, messages, handover)
         elapsed = time.perf_counter() - start
     accepted = sum(isinstance(o, Accepted) for o in outcomes)
     if accepted != count:
         raise SystemExit(f"only {accepted} of {count} accepted")
     return count / elapsed
+
+
+async def _feed(
+    connector: SmppConnector, messages: Sequence[OutgoingMessage], handover: int
+) -> list[object]:
+    """Hand ``messages`` over in batches of ``handover // 2``, two batches side by side."""
+    size = max(1, handover // 2)
+    batches = [messages[k : k + size] for k in range(0, len(messages), size)]
+    outcomes: list[list[object]] = [[] for _ in batches]
+    queue = iter(range(len(batches)))
+
+    async def hand_over() -> None:
+        for k in queue:
+            outcomes[k] = list(await connector.submit(batches[k]))
+
+    await asyncio.gather(hand_over(), hand_over())
+    return [outcome for batch in outcomes for outcome in batch]
 
 
 async def egress(args: argparse.Namespace) -> list[Row]:
