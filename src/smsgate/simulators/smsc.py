@@ -55,6 +55,7 @@ _RETRY_STATUSES = frozenset(
     {CommandStatus.ESME_RX_T_APPN, CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL}
 )
 _RECEIVERS = (BindState.BOUND_RX, BindState.BOUND_TRX)
+_BOUND = frozenset({BindState.BOUND_TX, BindState.BOUND_RX, BindState.BOUND_TRX})
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,27 +205,29 @@ class SmscSimulator:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            await self._mishap(session, number)
+            if self._mishap(session, number):
+                await _forever()
             return await self._answer(session, pdu, number, arrived_at)
         finally:
             self.in_flight -= 1
 
-    async def _mishap(self, session: SmppSession, number: int) -> None:
-        """The scripted failures that leave this submit_sm unanswered (they never return)."""
+    def _mishap(self, session: SmppSession, number: int) -> bool:
+        """Whether a scripted failure leaves this submit_sm unanswered (set going if so)."""
         b = self.behaviour
         if number <= b.silent or session in self._broken:
-            await _forever()
+            return True
         if self._once("unbind", b.unbind_after, number):
             self._spawn(_quietly(session.unbind()))
-            await _forever()
+            return True
         if self._once("drop", b.drop_after, number):
             self._spawn(session.close())
-            await _forever()
+            return True
         if self._once("bad_length", b.bad_length_after, number):
             # command_length 4: shorter than a header, so the ESME's framer cannot go on.
             session.write_octets(bytes.fromhex("00000004") + bytes(12))
             self._broken.add(session)
-            await _forever()
+            return True
+        return False
 
     def _once(self, name: str, after: int, number: int) -> bool:
         if after and number > after and name not in self._fired:
@@ -240,7 +243,16 @@ class SmscSimulator:
             self._rng.uniform(0, b.latency_jitter_s) if b.latency_jitter_s else 0
         )
         if delay > 0:
-            await self._until(arrived_at + delay)
+            # One timer for every submit due at the same instant (all those of one read).
+            due = arrived_at + delay
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiting = self._due.get(due)
+            if waiting is None:
+                self._due[due] = [waiter]
+                self._spawn(self._release(due))
+            else:
+                waiting.append(waiter)
+            await waiter
         if b.nack_every and number % b.nack_every == 0:
             # The session copies the sequence number; generic_nack stands in for the response.
             return cast(SubmitSmResp, GenericNack(pdu.sequence_number, CommandStatus.ESME_RSYSERR))
@@ -248,7 +260,7 @@ class SmscSimulator:
             raise SmppError(b.throttle_status, "simulated throttling")
         if b.error_every and number % b.error_every == 0:
             raise SmppError(b.error_status, "simulated refusal")
-        if not session.state.is_bound or session in self._broken:
+        if session.state not in _BOUND or session in self._broken:
             await _forever()  # the answer could not reach the ESME: the submit is not accepted
         self._numbers += 1
         accepted = AcceptedSubmit(
@@ -264,18 +276,8 @@ class SmscSimulator:
                 self._spawn(self._deliver(accepted))
         return pdu.resp(message_id=accepted.message_id)
 
-    async def _until(self, due: float) -> None:
-        """Until the clock reaches ``due`` (monotonic); one timer for all the submits due then."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiting = self._due.get(due)
-        if waiting is None:
-            self._due[due] = [waiter]
-            self._spawn(self._release(due))
-        else:
-            waiting.append(waiter)
-        await waiter
-
     async def _release(self, due: float) -> None:
+        """Answer the submits due at ``due`` (monotonic) once the clock gets there."""
         try:
             delay = due - self._clock.monotonic()
             if delay > 0:

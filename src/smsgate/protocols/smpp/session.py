@@ -306,20 +306,23 @@ class SmppSession:
             self._last_received = self._clock.monotonic()
             self._framer.feed(data)
             while (frame := self._framer.next_frame()) is not None:
-                await self._on_frame(frame)
+                self._on_frame(frame)
+            # What the frames were answered at once (enquire_link, refusals) is queued; a peer that
+            # does not read it is not read either.
+            await self._writer.drain()
 
-    async def _on_frame(self, frame: bytes) -> None:
+    def _on_frame(self, frame: bytes) -> None:
         try:
             pdu = decode_pdu(frame)
         except SmppDecodeError as exc:
-            await self._on_decode_error(exc)
+            self._on_decode_error(exc)
             return
         if isinstance(pdu, Response):
             self._on_response(pdu)
         elif isinstance(pdu, Request):
-            await self._on_request(pdu)
+            self._on_request(pdu)
 
-    async def _on_decode_error(self, exc: SmppDecodeError) -> None:
+    def _on_decode_error(self, exc: SmppDecodeError) -> None:
         log.warning("smpp malformed pdu from %s: %s", self.peer, exc)
         if exc.command_id & 0x80000000:
             outgoing = self._outgoing.pop(exc.sequence_number)
@@ -328,9 +331,9 @@ class SmppSession:
             return
         cls = PDU_CLASS_BY_ID.get(exc.command_id)
         if cls is not None and issubclass(cls, Request):
-            await self._send(error_response(cls(exc.sequence_number), exc.status))
+            self._queue(error_response(cls(exc.sequence_number), exc.status))
         else:
-            await self._send(GenericNack(exc.sequence_number, exc.status))
+            self._queue(GenericNack(exc.sequence_number, exc.status))
 
     def _on_response(self, pdu: Response) -> None:
         outgoing = self._outgoing.pop(pdu.sequence_number)
@@ -341,20 +344,20 @@ class SmppSession:
         elif not outgoing.future.done():
             outgoing.future.set_result(pdu)
 
-    async def _on_request(self, pdu: Request) -> None:
+    def _on_request(self, pdu: Request) -> None:
         command_id = pdu.command_id
         if command_id == CommandId.ENQUIRE_LINK:
-            await self._send(EnquireLinkResp(pdu.sequence_number))
+            self._queue(EnquireLinkResp(pdu.sequence_number))
             return
         refusal = check_incoming(self.role, self.state, command_id)
         if refusal is None and isinstance(pdu, Bind) and self._binding:
             refusal = CommandStatus.ESME_RALYBND
         if refusal is not None:
-            await self._send(error_response(pdu, refusal))
+            self._queue(error_response(pdu, refusal))
         elif isinstance(pdu, Unbind):
             self._spawn(self._on_unbind(pdu))
         elif self._inbound >= self.settings.inbound_window:
-            await self._send(error_response(pdu, CommandStatus.ESME_RMSGQFUL))
+            self._queue(error_response(pdu, CommandStatus.ESME_RMSGQFUL))
         else:
             self._inbound += 1
             self._binding = self._binding or isinstance(pdu, Bind)
@@ -441,13 +444,18 @@ class SmppSession:
     # --- writing and timers ----------------------------------------------------------------------
 
     async def _send(self, pdu: Pdu, sequence_number: int | None = None) -> None:
+        """Queue ``pdu`` (:meth:`_queue`), then wait while the peer is not reading (the transport
+        is paused)."""
+        self._queue(pdu, sequence_number)
+        await self._writer.drain()
+
+    def _queue(self, pdu: Pdu, sequence_number: int | None = None) -> None:
         """Encode ``pdu`` (with ``sequence_number`` in its header when given) and queue it for this
-        loop pass's write; waits while the peer is not reading (the transport is paused)."""
+        loop pass's write."""
         data = encode_pdu(pdu, sequence_number)
         if self._writer.is_closing():
             raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "connection closing")
         self.write_octets(data)
-        await self._writer.drain()
 
     def write_octets(self, data: bytes) -> None:
         """Queue ``data`` behind the PDUs already sent; what is queued in one pass of the event loop
