@@ -5,6 +5,15 @@
             next to the theoretical ceiling window ÷ RTT (field-notes.md: a bind's rate is about
             window ÷ round-trip time). The RTT is the simulator's latency before each submit_sm_resp.
             Receipts are off unless ``--receipts``, so the submit path is what is measured.
+            The connector is fed as the dispatcher feeds it: batches handed to ``submit``, at most
+            ``connector_limits(...).window`` (window × HANDOVER_WINDOWS) messages handed over at once,
+            two hand-overs side by side so that one's last answers overlap the next one's sends.
+
+            Each row also gives the CPU time per message of each process (user + system).
+
+``simulator`` the simulator alone, driven by a no-op ESME (``smpp_noop.py``: pre-encoded submit_sm,
+            window 10, next to no Python per message): its ceiling at each RTT, and the latency it
+            really adds (median and 99th percentile of submit → response, less the RTT).
 
 ``intake``  submit_sm/s from one bind (window 100) into the SMPP server of ``smsgate run`` on a fresh
             SQLite and PostgreSQL database, each answered only after it is stored, beside the SMSC
@@ -12,6 +21,7 @@
 
     .venv/bin/python bench/smpp.py                          # egress, window 10, RTT 1 ms and 20 ms
     .venv/bin/python bench/smpp.py egress --rtt-ms 1 5 20 --window 10 --seconds 5
+    .venv/bin/python bench/smpp.py simulator                # no-op ESME, RTT 1 ms and 20 ms
     .venv/bin/python bench/smpp.py intake                   # one bind, window 100, 20,000 messages
 """
 
@@ -21,6 +31,7 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,11 +43,12 @@ from pathlib import Path
 import uvloop
 
 from harness import REPO, Server, database, describe_machine, server_env, spawn, stop_process
+from smpp_noop import run_noop
 from smsgate.channels.base import Accepted, OutgoingMessage, Receipt
 from smsgate.channels.smpp.connector import SmppConnector
 from smsgate.channels.smpp.settings import BindSettings, ConnectorSettings
 from smsgate.clock import SystemClock
-from smsgate.dispatch.upstream import bind_pacers
+from smsgate.dispatch.upstream import bind_pacers, connector_limits
 from smsgate.protocols.smpp.handler import BaseHandler
 from smsgate.protocols.smpp.pdu import BindTransceiver, SubmitSm
 from smsgate.protocols.smpp.session import SessionSettings, open_session
@@ -47,10 +59,25 @@ class Row:
     label: str
     rate: float
     ceiling: float
+    detail: str = ""
 
     def line(self) -> str:
         share = self.rate / self.ceiling if self.ceiling else 0.0
-        return f"  {self.label:28} {self.rate:10,.0f} msg/s   ceiling {self.ceiling:10,.0f}   {share:6.1%}"
+        return (
+            f"  {self.label:28} {self.rate:10,.0f} msg/s   ceiling {self.ceiling:10,.0f}   "
+            f"{share:6.1%}   {self.detail}"
+        ).rstrip()
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 Scenario = Callable[[argparse.Namespace], Awaitable[list[Row]]]
@@ -95,7 +122,8 @@ def message(n: int) -> OutgoingMessage:
     )
 
 
-async def _egress_once(port: int, window: int, count: int) -> float:
+async def _egress_once(port: int, window: int, count: int) -> tuple[float, float]:
+    """(msg/s, this process's CPU seconds) for ``count`` messages, after a warm-up."""
     received: list[Receipt] = []
 
     async def sink(_: str, receipts: Sequence[Receipt]) -> None:
@@ -106,18 +134,37 @@ async def _egress_once(port: int, window: int, count: int) -> float:
         host="127.0.0.1", port=port, system_id="bench", password="bench", window=window
     )
     settings = ConnectorSettings(name="bench", binds=(bind,))
+    # The dispatcher's hand-over: at most this many messages with the connector at once.
+    handover = connector_limits(settings).window
     async with SmppConnector(settings, clock, sink, bind_pacers(clock)) as connector:
         await connector.start()
         await connector.wait_up()
-        await connector.submit([message(n) for n in range(window * 20)])  # warm up
-        batch = [message(n) for n in range(count)]
-        start = time.perf_counter()
-        outcomes = await connector.submit(batch)
-        elapsed = time.perf_counter() - start
+        await _feed(connector, [message(n) for n in range(handover)], handover)  # warm up
+        messages = [message(n) for n in range(count)]
+        cpu, start = own_cpu(), time.perf_counter()
+        outcomes = await _feed(connector, messages, handover)
+        elapsed, cpu = time.perf_counter() - start, own_cpu() - cpu
     accepted = sum(isinstance(o, Accepted) for o in outcomes)
     if accepted != count:
         raise SystemExit(f"only {accepted} of {count} accepted")
-    return count / elapsed
+    return count / elapsed, cpu
+
+
+async def _feed(
+    connector: SmppConnector, messages: Sequence[OutgoingMessage], handover: int
+) -> list[object]:
+    """Hand ``messages`` over in batches of ``handover // 2``, two batches side by side."""
+    size = max(1, handover // 2)
+    batches = [messages[k : k + size] for k in range(0, len(messages), size)]
+    outcomes: list[list[object]] = [[] for _ in batches]
+    queue = iter(range(len(batches)))
+
+    async def hand_over() -> None:
+        for k in queue:
+            outcomes[k] = list(await connector.submit(batches[k]))
+
+    await asyncio.gather(hand_over(), hand_over())
+    return [outcome for batch in outcomes for outcome in batch]
 
 
 async def egress(args: argparse.Namespace) -> list[Row]:
@@ -128,10 +175,43 @@ async def egress(args: argparse.Namespace) -> list[Row]:
         count = min(args.max_messages, max(1000, int(ceiling * args.seconds)))
         proc, port = start_simulator(rtt_s, args.receipts)
         try:
-            rate = await _egress_once(port, args.window, count)
+            simulator_cpu = process_cpu(proc.pid)
+            rate, connector_cpu = await _egress_once(port, args.window, count)
+            # The warm-up's share is small and ends inside the simulator's figure: an upper bound.
+            simulator_cpu = process_cpu(proc.pid) - simulator_cpu
         finally:
             stop_process(proc)
-        rows.append(Row(f"window {args.window}, RTT {rtt_ms:g} ms", rate, ceiling))
+        detail = (
+            f"CPU/msg: connector {connector_cpu / count * 1e6:.0f} µs, "
+            f"simulator {simulator_cpu / count * 1e6:.0f} µs"
+        )
+        rows.append(Row(f"window {args.window}, RTT {rtt_ms:g} ms", rate, ceiling, detail))
+    return rows
+
+
+async def simulator(args: argparse.Namespace) -> list[Row]:
+    """The simulator's ceiling and added latency with a client that costs next to nothing."""
+    rows = []
+    for rtt_ms in args.rtt_ms:
+        rtt_s = rtt_ms / 1000
+        ceiling = args.window / rtt_s
+        count = min(args.max_messages, max(1000, int(ceiling * args.seconds)))
+        proc, port = start_simulator(rtt_s, receipts=False)
+        try:
+            await run_noop(port, args.window, min(count, 1000))  # warm up
+            simulator_cpu, client_cpu = process_cpu(proc.pid), own_cpu()
+            result = await run_noop(port, args.window, count)
+            simulator_cpu = process_cpu(proc.pid) - simulator_cpu
+            client_cpu = own_cpu() - client_cpu
+        finally:
+            stop_process(proc)
+        median, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
+        detail = (
+            f"submit→resp median {median:.2f} ms (+{median - rtt_ms:.2f}), p99 {p99:.2f} ms; "
+            f"CPU/msg: simulator {simulator_cpu / count * 1e6:.0f} µs, "
+            f"no-op client {client_cpu / count * 1e6:.0f} µs"
+        )
+        rows.append(Row(f"no-op ESME, RTT {rtt_ms:g} ms", result.rate, ceiling, detail))
     return rows
 
 
@@ -205,7 +285,7 @@ async def intake(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-SCENARIOS: dict[str, Scenario] = {"egress": egress, "intake": intake}
+SCENARIOS: dict[str, Scenario] = {"egress": egress, "simulator": simulator, "intake": intake}
 
 
 def main() -> None:

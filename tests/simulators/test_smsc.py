@@ -13,10 +13,12 @@ import pytest
 import smpplib.client
 import smpplib.smpp
 
+from smsgate.protocols.smpp.codec import decode_pdu, encode_pdu
 from smsgate.protocols.smpp.constants import CommandStatus
+from smsgate.protocols.smpp.pdu import BindTransceiver, SubmitSm, SubmitSmResp
 from smsgate.simulators.behaviour import Behaviour, format_id, preset
 from smsgate.simulators.smsc import SmscSimulator
-from tests.protocols.smpp.raw import WAIT_S
+from tests.protocols.smpp.raw import WAIT_S, RawPeer
 from tests.support.clock import ManualClock
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -105,3 +107,26 @@ async def test_the_cli_runs_a_simulator_smpplib_can_use() -> None:
         await asyncio.wait_for(process.wait(), 20)
     assert "accepted 2" in summary
     assert process.returncode == 0
+
+
+async def test_latency_runs_from_arrival_and_a_read_is_answered_in_one_write(
+    clock: ManualClock,
+) -> None:
+    async with (
+        SmscSimulator(clock, Behaviour(latency_s=1.0, receipts="none")) as smsc,
+        await RawPeer.connect(smsc.port) as peer,
+    ):
+        await peer.send(BindTransceiver(1, system_id="esme", password="pw"))
+        assert (await peer.next_pdu()).command_status == CommandStatus.ESME_ROK
+        submits = [SubmitSm(n, destination_addr="79161234567") for n in (2, 3, 4)]
+        await peer.send(b"".join(encode_pdu(pdu) for pdu in submits))  # one read, one arrival
+        await asyncio.wait_for(smsc.wait_received(3), WAIT_S)
+        await clock.advance(0.999)
+        assert smsc.in_flight == 3  # not yet due
+        await clock.advance(0.001)
+        data = await asyncio.wait_for(peer.reader.read(65536), WAIT_S)
+        peer.framer.feed(data)  # all three in the first read: they left in one write
+        frames = [peer.framer.next_frame() for _ in submits]
+    responses = [decode_pdu(frame) for frame in frames if frame is not None]
+    assert [(r.sequence_number, r.command_status) for r in responses] == [(2, 0), (3, 0), (4, 0)]
+    assert all(isinstance(r, SubmitSmResp) for r in responses)

@@ -15,7 +15,7 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 
 from smsgate.clock import Clock
@@ -73,6 +73,8 @@ class TokenBucket:
 
     async def acquire(self, n: int = 1) -> None:
         """Take ``n`` tokens, waiting in FIFO order behind earlier acquirers until they accrue."""
+        if self.try_acquire(n):
+            return  # nobody waits and they are there: what reserving and not sleeping would do
         reservation = self._reserve(n)
         try:
             # Loops again only when a pause moved this reservation later while it slept.
@@ -264,7 +266,7 @@ class ThrottleBackoff:
 
     def on_ok(self) -> ThrottleBackoff:
         """The state after an accepted message: the next throttle starts from the base again."""
-        return replace(self, streak=0)
+        return self if self.streak == 0 else replace(self, streak=0)
 
 
 class Pacer:
@@ -289,6 +291,7 @@ class Pacer:
         self._bucket = TokenBucket(tps, burst, clock)
         self._window = Window(window)
         self._backoff = backoff if backoff is not None else ThrottleBackoff()
+        self._slot = _SendSlot(self)
 
     @property
     def bucket(self) -> TokenBucket:
@@ -298,14 +301,20 @@ class Pacer:
     def window(self) -> Window:
         return self._window
 
-    @asynccontextmanager
-    async def send_slot(self) -> AsyncIterator[None]:
+    def send_slot(self) -> AbstractAsyncContextManager[None]:
         """Wait for a window slot, then a token; hold the slot until the ``async with`` body ends.
 
         The body should last until the ``submit_sm_resp`` arrives (or its wait times out)."""
-        async with self._window.slot():
+        return self._slot
+
+    async def _enter(self) -> None:
+        window = self._window
+        await window.acquire()
+        try:
             await self._bucket.acquire()
-            yield
+        except BaseException:
+            window.release()
+            raise
 
     def throttled(self, backoff_s: float) -> float:
         """React to ``ESME_RTHROTTLED``: pause sending; returns the seconds until it resumes.
@@ -321,3 +330,18 @@ class Pacer:
         """A message was accepted: the next throttle starts from the base delay (a running pause
         stays; the answer may be to a message sent before it)."""
         self._backoff = self._backoff.on_ok()
+
+
+class _SendSlot(AbstractAsyncContextManager[None]):
+    """:meth:`Pacer.send_slot` without a generator per send (one per pacer; it keeps no state)."""
+
+    __slots__ = ("_pacer",)
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    async def __aenter__(self) -> None:
+        await self._pacer._enter()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._pacer.window.release()

@@ -8,6 +8,11 @@ receipt — DELIVRD, or UNDELIV err 1 for the share ``1 - delivery_ratio`` — a
 to a bound receiver or transceiver (preferring one of the same system_id), retrying while none is
 bound or the ESME answers ``ESME_RX_T_APPN`` / throttles.
 
+The latency before a submit_sm_resp runs from the submit's arrival (the read that brought it,
+:attr:`SmppSession.last_received`), not from when its handler got to run. Submits due at the same
+instant (every submit of one read, without jitter) wait on one timer, and their responses leave in
+one write, as an SMSC answering a burst would send them.
+
 What happened is kept for tests and benchmarks: ``accepted`` (every submit_sm answered ESME_ROK),
 ``received`` (all submit_sm), ``max_in_flight`` (most submit_sm being answered at once: the
 ESME's effective window), ``arrivals`` (clock.monotonic() of each submit_sm: its rate),
@@ -56,6 +61,7 @@ _RETRY_STATUSES = frozenset(
     {CommandStatus.ESME_RX_T_APPN, CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL}
 )
 _RECEIVERS = (BindState.BOUND_RX, BindState.BOUND_TRX)
+_BOUND = frozenset({BindState.BOUND_TX, BindState.BOUND_RX, BindState.BOUND_TRX})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,8 @@ class SmscSimulator:
         self._idle = asyncio.Event()
         self._idle.set()
         self._changed = asyncio.Event()  # set and replaced whenever a session binds
-        self._arrived = asyncio.Event()  # set and replaced whenever a submit_sm arrives
+        self._arrived: asyncio.Event | None = None  # made by a waiter, set by the next submit_sm
+        self._due: dict[float, list[asyncio.Future[None]]] = {}  # submits waiting for an instant
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -155,6 +162,8 @@ class SmscSimulator:
     async def wait_received(self, count: int) -> None:
         """Until ``count`` submit_sm have arrived since the start."""
         while self.received < count:
+            if self._arrived is None:
+                self._arrived = asyncio.Event()
             await self._arrived.wait()
 
     async def drop_all(self) -> None:
@@ -174,7 +183,7 @@ class SmscSimulator:
             writer.close()
             return
         self._connections.add(task)
-        handler = _SmscHandler(self, writer)
+        handler = _SmscHandler(self)
         session = SmppSession(
             reader, writer, handler, role=Role.SMSC, clock=self._clock, settings=self._settings
         )
@@ -193,40 +202,40 @@ class SmscSimulator:
 
     # --- submit_sm -------------------------------------------------------------------------------
 
-    async def on_submit(
-        self, session: SmppSession, pdu: SubmitSm, writer: asyncio.StreamWriter
-    ) -> SubmitSmResp:
+    async def on_submit(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp:
         self.received += 1
         number = self.received
         self.arrivals.append(self._clock.monotonic())
-        arrived, self._arrived = self._arrived, asyncio.Event()
-        arrived.set()
+        arrived_at = session.last_received
+        if self._arrived is not None:
+            self._arrived.set()
+            self._arrived = None
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            await self._mishap(session, number, writer)
-            return await self._answer(session, pdu, number)
+            if self._mishap(session, number):
+                await _forever()
+            return await self._answer(session, pdu, number, arrived_at)
         finally:
             self.in_flight -= 1
 
-    async def _mishap(
-        self, session: SmppSession, number: int, writer: asyncio.StreamWriter
-    ) -> None:
-        """The scripted failures that leave this submit_sm unanswered (they never return)."""
+    def _mishap(self, session: SmppSession, number: int) -> bool:
+        """Whether a scripted failure leaves this submit_sm unanswered (set going if so)."""
         b = self.behaviour
         if number <= b.silent or session in self._broken:
-            await _forever()
+            return True
         if self._once("unbind", b.unbind_after, number):
             self._spawn(_quietly(session.unbind()))
-            await _forever()
+            return True
         if self._once("drop", b.drop_after, number):
             self._spawn(session.close())
-            await _forever()
+            return True
         if self._once("bad_length", b.bad_length_after, number):
             # command_length 4: shorter than a header, so the ESME's framer cannot go on.
-            writer.write(bytes.fromhex("00000004") + bytes(12))
+            session.write_octets(bytes.fromhex("00000004") + bytes(12))
             self._broken.add(session)
-            await _forever()
+            return True
+        return False
 
     def _once(self, name: str, after: int, number: int) -> bool:
         if after and number > after and name not in self._fired:
@@ -234,13 +243,24 @@ class SmscSimulator:
             return True
         return False
 
-    async def _answer(self, session: SmppSession, pdu: SubmitSm, number: int) -> SubmitSmResp:
+    async def _answer(
+        self, session: SmppSession, pdu: SubmitSm, number: int, arrived_at: float
+    ) -> SubmitSmResp:
         b = self.behaviour
         delay = b.latency_s + (
             self._rng.uniform(0, b.latency_jitter_s) if b.latency_jitter_s else 0
         )
         if delay > 0:
-            await self._clock.sleep(delay)
+            # One timer for every submit due at the same instant (all those of one read).
+            due = arrived_at + delay
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiting = self._due.get(due)
+            if waiting is None:
+                self._due[due] = [waiter]
+                self._spawn(self._release(due))
+            else:
+                waiting.append(waiter)
+            await waiter
         if b.nack_every and number % b.nack_every == 0:
             # The session copies the sequence number; generic_nack stands in for the response.
             return cast(SubmitSmResp, GenericNack(pdu.sequence_number, CommandStatus.ESME_RSYSERR))
@@ -248,7 +268,7 @@ class SmscSimulator:
             raise SmppError(b.throttle_status, "simulated throttling")
         if b.error_every and number % b.error_every == 0:
             raise SmppError(b.error_status, "simulated refusal")
-        if not session.state.is_bound or session in self._broken:
+        if session.state not in _BOUND or session in self._broken:
             await _forever()  # the answer could not reach the ESME: the submit is not accepted
         self._numbers += 1
         accepted = AcceptedSubmit(
@@ -311,6 +331,19 @@ class SmscSimulator:
                 return status
             await self._clock.sleep(self.behaviour.receipt_retry_s)
 
+    async def _release(self, due: float) -> None:
+        """Answer the submits due at ``due`` (monotonic) once the clock gets there."""
+        try:
+            delay = due - self._clock.monotonic()
+            if delay > 0:
+                await self._clock.sleep(delay)
+        finally:
+            waiting = self._due.pop(due)
+        # Not reached when cancelled (the simulator stopping): those submits stay unanswered.
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+
     # --- receipts ----------------------------------------------------------------------------------
 
     async def _deliver(self, accepted: AcceptedSubmit) -> None:
@@ -370,9 +403,8 @@ class SmscSimulator:
 
 
 class _SmscHandler(BaseHandler):
-    def __init__(self, smsc: SmscSimulator, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, smsc: SmscSimulator) -> None:
         self._smsc = smsc
-        self._writer = writer
 
     async def handle_bind(self, session: SmppSession, pdu: Bind) -> BindResp:
         allowed = self._smsc.behaviour.credentials
@@ -383,7 +415,7 @@ class _SmscHandler(BaseHandler):
         return pdu.resp(system_id=self._smsc.system_id)
 
     async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp:
-        return await self._smsc.on_submit(session, pdu, self._writer)
+        return await self._smsc.on_submit(session, pdu)
 
 
 async def _forever() -> None:

@@ -4,8 +4,9 @@ Codec (pure, no I/O)
     ``pdu.py``        one frozen dataclass per command (``SubmitSm``, ``DeliverSmResp`` …), SMPP 3.4 field
                       names; ``PDU_CLASSES``; ``error_response(request, status)``.
     ``tlv.py``        ``Tlvs``: every standard optional parameter typed by name, unknown tags kept.
-    ``codec.py``      ``encode_pdu(pdu) -> bytes``, ``decode_pdu(frame) -> Pdu`` (strict; errors carry
-                      command_status, sequence_number, command_id).
+    ``codec.py``      ``encode_pdu(pdu, sequence_number=None) -> bytes`` (the header's sequence number
+                      when given), ``decode_pdu(frame) -> Pdu`` (strict; errors carry command_status,
+                      sequence_number, command_id).
     ``framer.py``     ``PduFramer``: ``feed(chunk)`` then ``next_frame()``; bounded command_length.
     ``constants.py``  ``CommandId``, ``CommandStatus`` (with ``description``), ``MessageState``, TON/NPI.
     ``errors.py``     ``SmppError(status)`` and its subclasses (tree in that module).

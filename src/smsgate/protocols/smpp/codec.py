@@ -116,7 +116,13 @@ def _decode_body(
             values.extend(octets.unpack_from(data, pos))
             pos += octets.size
         elif kind is _CSTRING or kind is _TIME:
-            text, pos = _decode_cstring(data, pos, end, field)
+            # _decode_cstring, written out: this is the loop every submit_sm goes through.
+            limit = pos + field.max_octets
+            nul = data.find(b"\0", pos, limit if limit < end else end)
+            if nul < 0:
+                _decode_cstring(data, pos, end, field)  # raises the field's own error
+            text = data[pos:nul].decode("latin-1")
+            pos = nul + 1
             if kind is _TIME and len(text) not in (0, 16):
                 raise SmppDecodeError(field.status, f"{field.name} {text!r} is not 16 characters")
             values.append(text)
@@ -198,8 +204,12 @@ def _decode_unsuccess(data: bytes, pos: int, end: int, field: Field, values: lis
     return pos
 
 
-def encode_pdu(pdu: Pdu) -> bytes:
-    """The octets of ``pdu``; raises :class:`SmppEncodeError` naming the field SMPP cannot carry."""
+def encode_pdu(pdu: Pdu, sequence_number: int | None = None) -> bytes:
+    """The octets of ``pdu``; raises :class:`SmppEncodeError` naming the field SMPP cannot carry.
+
+    ``sequence_number`` goes in the header instead of the PDU's own when given (a session numbers
+    its requests as it sends them, without copying a frozen PDU for it).
+    """
     cls = type(pdu)
     out = bytearray(HEADER_SIZE)
     if cls.body and not (
@@ -211,7 +221,9 @@ def encode_pdu(pdu: Pdu) -> bytes:
     if pdu.tlvs is not NO_TLVS:
         encode_tlvs(pdu.tlvs, out)
     try:
-        HEADER.pack_into(out, 0, len(out), cls.command_id, pdu.command_status, pdu.sequence_number)
+        if sequence_number is None:
+            sequence_number = pdu.sequence_number
+        HEADER.pack_into(out, 0, len(out), cls.command_id, pdu.command_status, sequence_number)
     except struct.error as exc:
         raise SmppEncodeError(CommandStatus.ESME_RINVCMDLEN, f"header: {exc}") from exc
     return bytes(out)

@@ -7,6 +7,9 @@ is the adapter that owns the reader, the writer and the timers. Guarantees:
   handed to the :class:`SmppHandler` concurrently, at most ``inbound_window`` at a time; beyond that the
   request is answered ``ESME_RMSGQFUL`` at once (protocols.md §3.3), so nothing queues without bound.
   Responses are written with ``drain()``, so a peer that stops reading stops being read.
+* PDUs go out in the order they are sent; those sent in one pass of the event loop leave in one
+  write (one system call and one wake-up of the peer for a window's worth, not one per PDU).
+  :meth:`close` writes what is still pending before closing the socket.
 * Malformed PDUs are answered, never fatal: the request's ``*_resp`` with the decoder's status, or
   ``generic_nack`` (unknown command id ``ESME_RINVCMDID``); a ``command_length`` out of bounds gets
   ``generic_nack`` ``ESME_RINVCMDLEN`` and closes the connection, as the stream is out of sync.
@@ -95,7 +98,8 @@ class SessionSettings:
 
 @dataclass(slots=True)
 class _Outgoing:
-    request: Request
+    request: Request  # as the caller passed it; ``sequence_number`` is the one it went out with
+    sequence_number: int
     future: asyncio.Future[Response]
 
 
@@ -129,6 +133,7 @@ class SmppSession:
         self._serving: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._last_received = clock.monotonic()
+        self._pending: list[bytes] = []  # encoded PDUs waiting for this loop pass's write
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -182,6 +187,7 @@ class SmppSession:
         tasks = [t for t in (*self._tasks, self._serving) if t is not None and t is not current]
         for task in tasks:
             task.cancel()
+        self._flush()
         self._writer.close()
         with contextlib.suppress(ConnectionError):
             await self._writer.wait_closed()
@@ -246,7 +252,7 @@ class SmppSession:
     async def notify(self, pdu: AlertNotification | Outbind) -> None:
         """Send a request that has no response (alert_notification, outbind)."""
         self._check_outgoing(pdu)
-        await self._send(replace(pdu, sequence_number=self._sequence.next(self._outgoing)))
+        await self._send(pdu, self._sequence.next(self._outgoing))
 
     async def request(self, pdu: Request, expected: type[R], timeout_s: float | None = None) -> R:
         """Send ``pdu`` with a fresh sequence number and return its response.
@@ -260,13 +266,12 @@ class SmppSession:
             if self.closed:
                 raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "session closed")
             sequence_number = self._sequence.next(self._outgoing)
-            pdu = replace(pdu, sequence_number=sequence_number)
             future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
             timeout = self.settings.response_timeout_s if timeout_s is None else timeout_s
             deadline = self._clock.monotonic() + timeout
-            self._outgoing.add(sequence_number, _Outgoing(pdu, future), deadline)
+            self._outgoing.add(sequence_number, _Outgoing(pdu, sequence_number, future), deadline)
             try:
-                await self._send(pdu)
+                await self._send(pdu, sequence_number)
                 response = await future
             finally:
                 self._outgoing.pop(sequence_number)
@@ -285,6 +290,12 @@ class SmppSession:
         if refusal is not None:
             raise SmppError(refusal, f"{type(pdu).__name__} in state {self.state.value}")
 
+    @property
+    def last_received(self) -> float:
+        """``clock.monotonic()`` when octets last arrived: the arrival time of the PDUs being handled
+        (every PDU of one read shares it; a handler runs before the next read is taken apart)."""
+        return self._last_received
+
     # --- reading ---------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
@@ -295,20 +306,23 @@ class SmppSession:
             self._last_received = self._clock.monotonic()
             self._framer.feed(data)
             while (frame := self._framer.next_frame()) is not None:
-                await self._on_frame(frame)
+                self._on_frame(frame)
+            # What the frames were answered at once (enquire_link, refusals) is queued; a peer that
+            # does not read it is not read either.
+            await self._writer.drain()
 
-    async def _on_frame(self, frame: bytes) -> None:
+    def _on_frame(self, frame: bytes) -> None:
         try:
             pdu = decode_pdu(frame)
         except SmppDecodeError as exc:
-            await self._on_decode_error(exc)
+            self._on_decode_error(exc)
             return
         if isinstance(pdu, Response):
             self._on_response(pdu)
         elif isinstance(pdu, Request):
-            await self._on_request(pdu)
+            self._on_request(pdu)
 
-    async def _on_decode_error(self, exc: SmppDecodeError) -> None:
+    def _on_decode_error(self, exc: SmppDecodeError) -> None:
         log.warning("smpp malformed pdu from %s: %s", self.peer, exc)
         if exc.command_id & 0x80000000:
             outgoing = self._outgoing.pop(exc.sequence_number)
@@ -317,9 +331,9 @@ class SmppSession:
             return
         cls = PDU_CLASS_BY_ID.get(exc.command_id)
         if cls is not None and issubclass(cls, Request):
-            await self._send(error_response(cls(exc.sequence_number), exc.status))
+            self._queue(error_response(cls(exc.sequence_number), exc.status))
         else:
-            await self._send(GenericNack(exc.sequence_number, exc.status))
+            self._queue(GenericNack(exc.sequence_number, exc.status))
 
     def _on_response(self, pdu: Response) -> None:
         outgoing = self._outgoing.pop(pdu.sequence_number)
@@ -330,20 +344,20 @@ class SmppSession:
         elif not outgoing.future.done():
             outgoing.future.set_result(pdu)
 
-    async def _on_request(self, pdu: Request) -> None:
+    def _on_request(self, pdu: Request) -> None:
         command_id = pdu.command_id
         if command_id == CommandId.ENQUIRE_LINK:
-            await self._send(EnquireLinkResp(pdu.sequence_number))
+            self._queue(EnquireLinkResp(pdu.sequence_number))
             return
         refusal = check_incoming(self.role, self.state, command_id)
         if refusal is None and isinstance(pdu, Bind) and self._binding:
             refusal = CommandStatus.ESME_RALYBND
         if refusal is not None:
-            await self._send(error_response(pdu, refusal))
+            self._queue(error_response(pdu, refusal))
         elif isinstance(pdu, Unbind):
             self._spawn(self._on_unbind(pdu))
         elif self._inbound >= self.settings.inbound_window:
-            await self._send(error_response(pdu, CommandStatus.ESME_RMSGQFUL))
+            self._queue(error_response(pdu, CommandStatus.ESME_RMSGQFUL))
         else:
             self._inbound += 1
             self._binding = self._binding or isinstance(pdu, Bind)
@@ -429,12 +443,37 @@ class SmppSession:
 
     # --- writing and timers ----------------------------------------------------------------------
 
-    async def _send(self, pdu: Pdu) -> None:
-        data = encode_pdu(pdu)
+    async def _send(self, pdu: Pdu, sequence_number: int | None = None) -> None:
+        """Queue ``pdu`` (:meth:`_queue`), then wait while the peer is not reading (the transport
+        is paused)."""
+        self._queue(pdu, sequence_number)
+        await self._writer.drain()
+
+    def _queue(self, pdu: Pdu, sequence_number: int | None = None) -> None:
+        """Encode ``pdu`` (with ``sequence_number`` in its header when given) and queue it for this
+        loop pass's write."""
+        data = encode_pdu(pdu, sequence_number)
         if self._writer.is_closing():
             raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "connection closing")
-        self._writer.write(data)
-        await self._writer.drain()
+        self.write_octets(data)
+
+    def write_octets(self, data: bytes) -> None:
+        """Queue ``data`` behind the PDUs already sent; what is queued in one pass of the event loop
+        is written at once, at the start of the next. Raw octets are for simulators that must write
+        what the codec refuses to encode (a corrupt PDU); everything else goes through the codec."""
+        pending = self._pending
+        pending.append(data)
+        if len(pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        if not self._writer.is_closing():
+            self._writer.write(data)
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
@@ -473,7 +512,7 @@ class SmppSession:
                     SmppResponseTimeout(
                         CommandStatus.ESME_RUNKNOWNERR,
                         f"no response to {type(outgoing.request).__name__}",
-                        sequence_number=outgoing.request.sequence_number,
+                        sequence_number=outgoing.sequence_number,
                     )
                 )
         if self.state in (BindState.UNBINDING, BindState.CLOSED):
