@@ -33,9 +33,16 @@ from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from smsgate.errors import SmsgateError
-from smsgate.protocols.http1 import HttpProtocolError, Response, ResponseParser, request_bytes
+from smsgate.protocols.http1 import (
+    HeadCache,
+    HttpProtocolError,
+    Response,
+    ResponseParser,
+    request_bytes,
+)
 
 MAX_CACHED_URLS = 10_000
+CLOSE_WAIT_S = 1.0
 # Characters left as they are in a request target (RFC 3986 reserved and "%"); others are encoded.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _HOST_FORBIDDEN = frozenset(" \t\r\n\x00/\\?#@")
@@ -125,14 +132,16 @@ def parse_target(url: str) -> _Target:
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
-    def __init__(self, keep: int, max_body: int) -> None:
+    def __init__(self, keep: int, max_body: int, heads: HeadCache) -> None:
         self._keep = keep
         self._max_body = max_body
+        self._heads = heads
         self._transport: asyncio.Transport | None = None
         self._parser: ResponseParser | None = None
         self._waiter: asyncio.Future[Response] | None = None
         self.closed = False
         self.idle_since = 0.0
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # a stream transport (TCP/TLS)
@@ -159,6 +168,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._ended()
+        if not self.lost.done():
+            self.lost.set_result(None)
 
     def _ended(self) -> None:
         self.closed = True
@@ -178,17 +189,25 @@ class _Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc)
 
-    async def exchange(self, request: bytes) -> Response:
-        """Send one request and wait for its response (the caller bounds the wait)."""
+    async def exchange(self, request: bytes, timeout_s: float) -> Response:
+        """Send one request and wait at most ``timeout_s`` for its response (RequestTimeout)."""
         if self.closed or self._transport is None or self._transport.is_closing():
             raise _Unanswered("the connection was closed")
-        self._parser = ResponseParser(keep=self._keep, max_body=self._max_body)
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._parser = ResponseParser(keep=self._keep, max_body=self._max_body, heads=self._heads)
+        self._waiter = loop.create_future()
+        # A plain timer: a fraction of the cost of asyncio.timeout(), and this runs per callback.
+        timer = loop.call_later(timeout_s, self._timed_out, timeout_s)
         try:
             self._transport.write(request)
             return await self._waiter
         finally:
+            timer.cancel()
             self._waiter = None
+
+    def _timed_out(self, timeout_s: float) -> None:
+        self._fail(RequestTimeout(f"no answer within {timeout_s:g} s"))
+        self.abort()
 
     def close(self) -> None:
         self.closed = True
@@ -227,6 +246,7 @@ class KeepAliveClient:
         self._idle: dict[str, list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._targets: dict[str, _Target] = {}
+        self._heads: HeadCache = {}
         self._next_sweep = 0.0
 
     async def __aenter__(self) -> KeepAliveClient:
@@ -236,11 +256,13 @@ class KeepAliveClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for connection in list(self._open):
-            connection.close()
-        self._open.clear()
+        """Close every connection and wait (briefly) until the transports have let go."""
+        connections, self._open = list(self._open), set()
         self._idle.clear()
-        await asyncio.sleep(0)  # let the transports run their close callbacks
+        for connection in connections:
+            connection.close()
+        if connections:
+            await asyncio.wait([c.lost for c in connections], timeout=CLOSE_WAIT_S)
 
     async def post(self, url: str, headers: Sequence[tuple[str, str]], body: bytes) -> Response:
         """POST ``body`` to ``url``; the response (any status) or an HttpClientError."""
@@ -258,7 +280,7 @@ class KeepAliveClient:
             raise InvalidUrl(str(exc)) from exc
         connection, reused = await self._checkout(target)
         try:
-            response = await self._exchange(connection, request)
+            response = await connection.exchange(request, self._timeout_s)
         except _Unanswered:
             self._discard(connection)
             if not reused:
@@ -266,7 +288,7 @@ class KeepAliveClient:
             # A kept-alive connection the server had closed: once more on a new one.
             connection = await self._connect(target)
             try:
-                response = await self._exchange(connection, request)
+                response = await connection.exchange(request, self._timeout_s)
             except BaseException:
                 self._discard(connection)
                 raise
@@ -275,13 +297,6 @@ class KeepAliveClient:
             raise
         self._checkin(target.origin, connection, response.keep_alive)
         return response
-
-    async def _exchange(self, connection: _Connection, request: bytes) -> Response:
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                return await connection.exchange(request)
-        except TimeoutError as exc:
-            raise RequestTimeout(f"no answer within {self._timeout_s:g} s") from exc
 
     async def _checkout(self, target: _Target) -> tuple[_Connection, bool]:
         idle = self._idle.get(target.origin)
@@ -333,7 +348,7 @@ class KeepAliveClient:
             try:
                 async with asyncio.timeout(self._connect_timeout_s):
                     _, connection = await loop.create_connection(
-                        lambda: _Connection(self._keep, self._max_body),
+                        lambda: _Connection(self._keep, self._max_body, self._heads),
                         address,
                         target.port,
                         ssl=self._ssl if target.tls else None,

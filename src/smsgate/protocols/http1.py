@@ -82,11 +82,78 @@ _S_UNTIL_CLOSE = 6
 _S_DONE = 7
 
 
-class ResponseParser:
-    """One response from a byte stream; :meth:`feed` returns it once complete."""
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A parsed response head and how its body is framed."""
 
-    def __init__(self, *, keep: int = 200, max_body: int = 64 * 1024) -> None:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    state: int  # the parser state the body starts in
+    length: int  # the Content-Length, when that frames the body
+    keep_alive: bool
+
+
+# Response heads seen lately, parsed: a handler sends the same head again and again (a Date
+# header changes it once a second), so one parse serves many responses. Owned by a client.
+HeadCache = dict[bytes, Head]
+MAX_CACHED_HEADS = 256
+
+
+def parse_head(raw: bytes) -> Head | None:
+    """The status line and header fields (without the empty line); None for an interim (1xx)
+    response, HttpProtocolError when malformed."""
+    head = raw.decode("latin-1")
+    valid = _HEAD_RE.fullmatch(head)
+    if valid is None:
+        raise HttpProtocolError(f"malformed response head: {head[:80]!r}")
+    status = int(valid.group(2))
+    if 100 <= status < 200:
+        if status == SWITCHING_PROTOCOLS:
+            raise HttpProtocolError("101 Switching Protocols without an upgrade request")
+        return None
+    headers: list[tuple[str, str]] = []
+    lengths: set[str] = set()
+    codings: list[str] = []
+    connection: set[str] = set()
+    for line in head.split("\n")[1:]:
+        name, _, value = line.partition(":")
+        name = name.lower()
+        value = value.strip(" \t\r")
+        headers.append((name, value))
+        if name == "content-length":
+            lengths.update(n.strip() for n in value.split(","))
+        elif name == "transfer-encoding":
+            codings += value.split(",")
+        elif name == "connection":
+            connection.update(token.strip() for token in value.lower().split(","))
+    keep_alive = "close" not in connection if valid.group(1) == "1" else "keep-alive" in connection
+    length = 0
+    if status in _NO_BODY:
+        state = _S_DONE
+    elif codings:
+        # RFC 9112 §6.3: chunked last frames the body; any other coding runs to the close.
+        state = _S_CHUNK_SIZE if codings[-1].strip().lower() == "chunked" else _S_UNTIL_CLOSE
+    elif lengths:
+        if len(lengths) > 1 or not all(n.isdigit() and n.isascii() for n in lengths):
+            raise HttpProtocolError(f"bad Content-Length: {sorted(lengths)!r}"[:100])
+        length = int(lengths.pop())
+        state = _S_LENGTH if length else _S_DONE
+    else:
+        state = _S_UNTIL_CLOSE
+    return Head(status, tuple(headers), state, length, keep_alive and state != _S_UNTIL_CLOSE)
+
+
+class ResponseParser:
+    """One response from a byte stream; :meth:`feed` returns it once complete.
+
+    ``heads``, when given, is a cache of parsed heads shared by the parsers of one client.
+    """
+
+    def __init__(
+        self, *, keep: int = 200, max_body: int = 64 * 1024, heads: HeadCache | None = None
+    ) -> None:
         self._keep = keep
+        self._heads = heads
         self._max_body = max_body
         self._buffer = b""
         self._state = _S_HEAD
@@ -157,56 +224,20 @@ class ResponseParser:
             end, stop = found.start(), found.end()
         if end > MAX_HEAD:
             raise HttpProtocolError("response head longer than 64 KiB")
-        head = self._buffer[:end].decode("latin-1")
+        raw = self._buffer[:end]
         self._buffer = self._buffer[stop:]
-        valid = _HEAD_RE.fullmatch(head)
-        if valid is None:
-            raise HttpProtocolError(f"malformed response head: {head[:80]!r}")
-        status = int(valid.group(2))
-        if 100 <= status < 200:
-            if status == SWITCHING_PROTOCOLS:
-                raise HttpProtocolError("101 Switching Protocols without an upgrade request")
-            return  # interim response: the real one follows
-        self._status = status
-        headers: list[tuple[str, str]] = []
-        lengths: list[str] = []
-        codings: list[str] = []
-        connection: list[str] = []
-        for line in head.split("\n")[1:]:
-            name, _, value = line.partition(":")
-            name = name.lower()
-            value = value.strip(" \t\r")
-            headers.append((name, value))
-            if name == "content-length":
-                lengths += value.split(",")
-            elif name == "transfer-encoding":
-                codings += value.split(",")
-            elif name == "connection":
-                connection += value.lower().split(",")
-        self._headers = tuple(headers)
-        self._frame_body(valid.group(1) == "1", lengths, codings, connection)
-
-    def _frame_body(
-        self, http11: bool, lengths: list[str], codings: list[str], connection: list[str]
-    ) -> None:
-        tokens = {token.strip() for token in connection}
-        self._keep_alive = "close" not in tokens if http11 else "keep-alive" in tokens
-        if self._status in _NO_BODY:
-            self._state = _S_DONE
-        elif codings:
-            # RFC 9112 §6.3: chunked last frames the body; any other coding runs to the close.
-            last = codings[-1].strip().lower()
-            self._state = _S_CHUNK_SIZE if last == "chunked" else _S_UNTIL_CLOSE
-        elif lengths:
-            values = {n.strip() for n in lengths}
-            if len(values) > 1 or not all(n.isdigit() and n.isascii() for n in values):
-                raise HttpProtocolError(f"bad Content-Length: {sorted(values)!r}"[:100])
-            self._remaining = int(values.pop())
-            self._state = _S_LENGTH if self._remaining else _S_DONE
-        else:
-            self._state = _S_UNTIL_CLOSE
-        if self._state == _S_UNTIL_CLOSE:
-            self._keep_alive = False
+        heads = self._heads
+        head = heads.get(raw) if heads is not None else None
+        if head is None:
+            head = parse_head(raw)
+            if head is None:
+                return  # interim response: the real one follows
+            if heads is not None:
+                if len(heads) >= MAX_CACHED_HEADS:
+                    heads.clear()
+                heads[raw] = head
+        self._status, self._headers = head.status, head.headers
+        self._state, self._remaining, self._keep_alive = head.state, head.length, head.keep_alive
 
     def _read_length_body(self) -> None:
         piece, self._buffer = self._buffer[: self._remaining], self._buffer[self._remaining :]
