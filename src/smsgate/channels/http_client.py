@@ -3,8 +3,8 @@
 Why not httpx: its per-request cost (request and response models, httpcore's pool and anyio
 streams, h11) is about 1 ms of CPU, which caps one process at a few hundred callbacks a second
 (docs/benchmarks.md). This client does one thing: write a POST on an idle connection of the URL's
-origin (or a new one) and read the answer with :class:`~smsgate.protocols.http1.ResponseParser`
-(an ``asyncio.Protocol``, no streams), about a tenth of that.
+origin (or a new one) from an ``asyncio.Protocol`` (no streams), and read the answer with
+:class:`~smsgate.protocols.http1.ResponseParser` (httptools, i.e. llhttp), about a tenth of that.
 
 Contract:
 
@@ -33,13 +33,7 @@ from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from smsgate.errors import SmsgateError
-from smsgate.protocols.http1 import (
-    HeadCache,
-    HttpProtocolError,
-    Response,
-    ResponseParser,
-    request_bytes,
-)
+from smsgate.protocols.http1 import HttpProtocolError, Response, ResponseParser, request_bytes
 
 MAX_CACHED_URLS = 10_000
 CLOSE_WAIT_S = 1.0
@@ -132,10 +126,9 @@ def parse_target(url: str) -> _Target:
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
-    def __init__(self, keep: int, max_body: int, heads: HeadCache) -> None:
+    def __init__(self, keep: int, max_body: int) -> None:
         self._keep = keep
         self._max_body = max_body
-        self._heads = heads
         self._transport: asyncio.Transport | None = None
         self._parser: ResponseParser | None = None
         self._waiter: asyncio.Future[Response] | None = None
@@ -194,7 +187,7 @@ class _Connection(asyncio.Protocol):
         if self.closed or self._transport is None or self._transport.is_closing():
             raise _Unanswered("the connection was closed")
         loop = asyncio.get_running_loop()
-        self._parser = ResponseParser(keep=self._keep, max_body=self._max_body, heads=self._heads)
+        self._parser = ResponseParser(keep=self._keep, max_body=self._max_body)
         self._waiter = loop.create_future()
         # A plain timer: a fraction of the cost of asyncio.timeout(), and this runs per callback.
         timer = loop.call_later(timeout_s, self._timed_out, timeout_s)
@@ -246,7 +239,6 @@ class KeepAliveClient:
         self._idle: dict[str, list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._targets: dict[str, _Target] = {}
-        self._heads: HeadCache = {}
         self._next_sweep = 0.0
 
     async def __aenter__(self) -> KeepAliveClient:
@@ -348,7 +340,7 @@ class KeepAliveClient:
             try:
                 async with asyncio.timeout(self._connect_timeout_s):
                     _, connection = await loop.create_connection(
-                        lambda: _Connection(self._keep, self._max_body, self._heads),
+                        lambda: _Connection(self._keep, self._max_body),
                         address,
                         target.port,
                         ssl=self._ssl if target.tls else None,
