@@ -175,6 +175,22 @@ async def test_a_broken_answer_and_connection_close() -> None:
     assert server.connections == 2  # "Connection: close" was honoured
 
 
+async def test_stray_bytes_after_an_answer_retire_the_connection() -> None:
+    async with ScriptedServer(lambda n, r: OK + b"stray") as server, client() as http:
+        for _ in range(2):
+            response = await http.post(f"http://127.0.0.1:{server.port}/", [], b"x")
+            assert (response.status, response.body) == (200, b"ok")
+    assert server.connections == 2
+
+
+async def test_a_body_that_runs_until_the_close() -> None:
+    scripted = ScriptedServer(lambda n, r: b"HTTP/1.1 503 Busy\r\n\r\nnot now")
+    scripted.close_after_each = True
+    async with scripted as server, client() as http:
+        response = await http.post(f"http://127.0.0.1:{server.port}/", [], b"x")
+    assert (response.status, response.body, response.keep_alive) == (503, b"not now", False)
+
+
 async def test_credentials_in_the_url_become_basic_authentication(
     ok_server: ScriptedServer,
 ) -> None:

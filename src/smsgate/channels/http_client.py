@@ -127,10 +127,9 @@ class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
     def __init__(self, keep: int, max_body: int) -> None:
-        self._keep = keep
-        self._max_body = max_body
         self._transport: asyncio.Transport | None = None
-        self._parser: ResponseParser | None = None
+        self._parser = ResponseParser(keep=keep, max_body=max_body)
+        self._reading = False  # a request is waiting for its response
         self._waiter: asyncio.Future[Response] | None = None
         self.closed = False
         self.idle_since = 0.0
@@ -140,7 +139,7 @@ class _Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]  # a stream transport (TCP/TLS)
 
     def data_received(self, data: bytes) -> None:
-        if self._parser is None:  # bytes nobody asked for: the connection is not usable
+        if not self._reading:  # bytes nobody asked for: the connection is not usable
             self.close()
             return
         try:
@@ -150,7 +149,7 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         if response is not None:
-            self._parser = None
+            self._reading = False
             if self._waiter is not None and not self._waiter.done():
                 self._waiter.set_result(response)
 
@@ -166,19 +165,20 @@ class _Connection(asyncio.Protocol):
 
     def _ended(self) -> None:
         self.closed = True
-        parser, self._parser = self._parser, None
-        if parser is None:
+        if not self._reading:
             return
+        self._reading = False
         try:
-            response = parser.eof()
+            response = self._parser.eof()
         except HttpProtocolError as exc:
-            self._fail(_Unanswered(str(exc)) if not parser.started else ConnectionDropped(str(exc)))
+            started = self._parser.started
+            self._fail(ConnectionDropped(str(exc)) if started else _Unanswered(str(exc)))
             return
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(response)
 
     def _fail(self, exc: Exception) -> None:
-        self._parser = None
+        self._reading = False
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc)
 
@@ -187,7 +187,7 @@ class _Connection(asyncio.Protocol):
         if self.closed or self._transport is None or self._transport.is_closing():
             raise _Unanswered("the connection was closed")
         loop = asyncio.get_running_loop()
-        self._parser = ResponseParser(keep=self._keep, max_body=self._max_body)
+        self._reading = True
         self._waiter = loop.create_future()
         # A plain timer: a fraction of the cost of asyncio.timeout(), and this runs per callback.
         timer = loop.call_later(timeout_s, self._timed_out, timeout_s)
