@@ -1,11 +1,17 @@
 """Benchmark: callbacks delivered per second to a local handler (issue 8).
 
 For each back end on a fresh database the script stores N messages for an account whose callback
-URL points at a handler on 127.0.0.1 (a minimal asyncio HTTP/1.1 server in a process of its own,
-answering 200 and counting distinct ``X-Smsgate-Delivery`` ids), dispatches them through the built-in
-simulator (two status changes each: transferred, delivered), then starts the callback sender and
-times it from start until every delivery is recorded as delivered. Next to it, the ceiling: the same
-number of POSTs by bare httpx clients (no store) at the same concurrency.
+URL points at a handler on 127.0.0.1 (a minimal asyncio HTTP/1.1 server on uvloop in a process of its
+own, answering 200 and counting distinct ``X-Smsgate-Delivery`` ids), dispatches them through the
+built-in simulator (two status changes each: transferred, delivered), then starts the callback sender
+and times it from start until every delivery is recorded as delivered.
+
+Next to it, the ceilings, each measured right before the sender at the same concurrency: the
+receiver's own, driven by raw keep-alive POSTs (pre-built bytes on ``asyncio.Protocol`` connections,
+no HTTP library, no store), and smsgate's HTTP client alone (``KeepAliveClient``, no store). The
+``÷ receiver`` column is each rate over the receiver's ceiling; the sender's process CPU per callback
+(its database thread included) and the CPU the rest of the machine used during the run (other
+users' jobs on a shared machine) are printed too.
 
 Target (issue 8, 2-core machine): ≥ 2,000 callbacks/s.
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -26,14 +33,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import uvloop
 from sqlalchemy import func, select
 
-from harness import database, describe_machine, spawn, stop_process
+from harness import CpuMeter, database, describe_machine, spawn, stop_process
 from smsgate.app import migrate_database, open_services
 from smsgate.channels.simulator import SimulatorChannel
-from smsgate.channels.webhook import WebhookPoster, build_clients
+from smsgate.channels.webhook import PostResult, WebhookPoster, build_clients
 from smsgate.clock import SystemClock
 from smsgate.config import Settings, load_settings
 from smsgate.dispatch.callbacks import CallbackSender
@@ -48,6 +54,7 @@ from smsgate.store.schema import events
 
 TARGET = 2000
 BATCH = 1000
+POLL_S = 0.05
 
 
 # --- the handler, run with --serve in its own process ---------------------------------------------
@@ -104,8 +111,9 @@ def settings_for(url: str, workdir: Path) -> Settings:
     return load_settings(None, environ, cwd=workdir)
 
 
-async def measure(settings: Settings, count: int, url: str) -> tuple[float, int]:
-    """(callbacks per second, callbacks delivered): one per status change."""
+async def measure(settings: Settings, count: int, url: str) -> tuple[float, int, float, float]:
+    """(callbacks per second, callbacks delivered (one per status change), sender CPU µs per
+    callback, cores used by the rest of the machine meanwhile)."""
     await migrate_database(settings)
     clock = SystemClock()
     async with open_services(settings, clock) as services:
@@ -127,40 +135,96 @@ async def measure(settings: Settings, count: int, url: str) -> tuple[float, int]
         config = settings.callbacks
         async with build_clients(config) as clients:
             sender = CallbackSender(services.writer, WebhookPoster(clients, "bench"), clock, config)
+            meter = CpuMeter(os.getpid())
             started = time.perf_counter()
             running = asyncio.create_task(sender.run())
             try:
-                while True:  # polling is fine in a benchmark: 20 ms resolution
-                    await asyncio.sleep(0.02)
+                while True:  # polling is fine in a benchmark: 50 ms resolution
+                    await asyncio.sleep(POLL_S)
                     async with services.db.read() as conn:
                         states = await repo.count_by_state(conn)
                     if states.get(DeliveryState.DELIVERED, 0) >= changes:
                         break
                 elapsed = time.perf_counter() - started
+                usage = meter.stop(0.0)
             finally:
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await running
                 await sender.close()
-    return changes / elapsed, changes
+    return changes / elapsed, changes, usage.server * elapsed / changes * 1e6, usage.other
 
 
-async def ceiling(url: str, count: int, concurrency: int) -> float:
-    """POSTs per second by bare httpx clients, one per worker, as the sender uses them."""
-    clients = [httpx.AsyncClient() for _ in range(concurrency)]
+class _RawPoster(asyncio.Protocol):
+    """One keep-alive connection POSTing pre-built requests, one at a time, until told to stop."""
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    def __init__(self, requests: list[bytes], done: asyncio.Future[None]) -> None:
+        self.requests = requests
+        self.done = done
+        self.received = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = typing.cast(asyncio.Transport, transport)
+        self.transport.write(self.requests.pop())
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        if self.received < len(self.ANSWER):
+            return
+        self.received -= len(self.ANSWER)
+        if self.requests:
+            self.transport.write(self.requests.pop())
+        else:
+            self.transport.close()
+            if not self.done.done():
+                self.done.set_result(None)
+
+
+async def receiver_ceiling(port: int, count: int, concurrency: int) -> float:
+    """POSTs per second the receiver answers: raw keep-alive connections, no HTTP library."""
+    loop = asyncio.get_running_loop()
     per = count // concurrency
-
-    async def work(client: httpx.AsyncClient, worker: int) -> None:
-        for n in range(per):
-            headers = {"X-Smsgate-Delivery": f"ceiling-{worker}-{n}"}
-            await client.post(url, content=b"a=b", headers=headers)
-
+    body = b'{"a":"b"}'
+    futures = []
+    for worker in range(concurrency):
+        requests = [
+            b"POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"X-Smsgate-Delivery: raw-%d-%d\r\nContent-Length: %d\r\n\r\n%s"
+            % (worker, n, len(body), body)
+            for n in range(per)
+        ]
+        done: asyncio.Future[None] = loop.create_future()
+        futures.append((requests, done))
     started = time.perf_counter()
-    await asyncio.gather(*(work(c, i) for i, c in enumerate(clients)))
-    rate = per * concurrency / (time.perf_counter() - started)
-    for client in clients:
-        await client.aclose()
-    return rate
+    for requests, done in futures:
+        await loop.create_connection(
+            lambda r=requests, d=done: _RawPoster(r, d),  # type: ignore[misc]
+            "127.0.0.1",
+            port,
+        )
+    await asyncio.gather(*(done for _, done in futures))
+    return per * concurrency / (time.perf_counter() - started)
+
+
+async def client_ceiling(url: str, count: int, settings: Settings) -> float:
+    """POSTs per second by smsgate's HTTP client alone (no store), as the sender uses it."""
+    config = settings.callbacks
+    per = count // config.concurrency
+    async with build_clients(config) as client:
+        poster = WebhookPoster(client, "bench")
+
+        async def work(worker: int) -> None:
+            for n in range(per):
+                result: PostResult = await poster.post(
+                    url, b'{"a":"b"}', "application/json", f"client-{worker}-{n}"
+                )
+                assert result.ok, result
+
+        started = time.perf_counter()
+        await asyncio.gather(*(work(i) for i in range(config.concurrency)))
+        return per * config.concurrency / (time.perf_counter() - started)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,29 +245,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         assert handler.stdout is not None and handler.stdin is not None
-        url = f"http://127.0.0.1:{int(handler.stdout.readline())}/hook"
+        port = int(handler.stdout.readline())
+        url = f"http://127.0.0.1:{port}/hook"
         backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
         machine = describe_machine()
-        print(f"machine: {machine.describe()}; {args.messages:,} messages")
-        print("| back end | scenario | callbacks/s | target |")
-        print("|---|---|---|---|")
+        load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"machine: {machine.describe()}; load average {load}; {args.messages:,} messages")
+        print("| back end | scenario | callbacks/s | ÷ receiver | CPU µs/callback | target |")
+        print("|---|---|---|---|---|---|")
         settings = settings_for("sqlite:///unused", Path(tempfile.gettempdir()))
-        bare = uvloop.run(ceiling(url, 2 * args.messages, settings.callbacks.concurrency))
-        print(f"| — | bare httpx POSTs, no store (ceiling) | {bare:,.0f} | |")
+        concurrency = settings.callbacks.concurrency
         for backend in backends:
+            raw = uvloop.run(receiver_ceiling(port, 2 * args.messages, concurrency))
+            print(f"| — | receiver ceiling: raw keep-alive POSTs | {raw:,.0f} | 1.00 | | |")
+            client = uvloop.run(client_ceiling(url, 2 * args.messages, settings))
+            print(f"| — | smsgate HTTP client alone, no store | {client:,.0f} | "
+                  f"{client / raw:.2f} | | |")  # fmt: skip
             with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as db_url:
-                rate, sent = uvloop.run(
+                rate, sent, cpu_us, others = uvloop.run(
                     measure(settings_for(db_url, Path(tmp)), args.messages, url)
                 )
             verdict = "met" if rate >= TARGET else "MISSED"
-            print(f"| {backend} | callbacks delivered | {sent:,} | |")
-            print(f"| {backend} | sender → handler, delivered and recorded | {rate:,.0f} | "
-                  f"≥ {TARGET:,}: {verdict} |")  # fmt: skip
+            print(f"| {backend} | sender → receiver, delivered and recorded ({sent:,}) | "
+                  f"{rate:,.0f} | {rate / raw:.2f} | {cpu_us:,.0f} | ≥ {TARGET:,}: {verdict} |")  # fmt: skip
+            print(f"(other processes used {others:.2f} cores during the {backend} run)")
+        load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+        print(f"load average afterwards {load}")
         handler.stdin.write("count\n")
         handler.stdin.flush()
         seen = int(handler.stdout.readline())
         print(
-            f"the handler saw {seen:,} distinct delivery ids (ids restart on each fresh database)"
+            f"the receiver saw {seen:,} distinct delivery ids (ids restart on each fresh database)"
         )
     finally:
         stop_process(handler)

@@ -29,6 +29,7 @@ from smsgate.config import CallbacksSettings
 from smsgate.dispatch.callback_limits import HandlerLimits, origin
 from smsgate.domain.callbacks import (
     DeliveryState,
+    UrlOptions,
     load_fields,
     parse_retry_after,
     render_body,
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 0.05
 TOO_MANY_REQUESTS = 429
+# Handler URLs whose options (fmt, charset, signatures) are kept parsed.
+MAX_CACHED_URLS = 10_000
 
 
 @dataclass(slots=True)
@@ -83,6 +86,8 @@ class CallbackSender:
         self._released: list[int] = []
         # Which handler origin each account's callbacks went to lately (to skip resting ones).
         self._origins: dict[int, str] = {}
+        # What each handler URL asks for, parsed once (a URL is read from the account at send time).
+        self._options: dict[str, tuple[str, UrlOptions]] = {}
 
     async def step(self) -> int:
         """Record finished tries, take new events, lease and start due deliveries; work done."""
@@ -178,7 +183,7 @@ class CallbackSender:
                 self._origins.pop(delivery.account_id, None)
                 self._outcomes.append(self._gave_up(delivery, "the account has no callback URL"))
                 continue
-            key = origin(target.url)
+            key = self._parsed(target.url)[0]
             self._origins[delivery.account_id] = key
             if not self._limits.acquire(key, now):
                 self._released.append(delivery.id)
@@ -206,9 +211,18 @@ class CallbackSender:
             fields = load_fields(delivery.fields)
         except ValueError as exc:
             return PostResult(None, f"stored fields unreadable: {exc}", refused=True)
-        options = url_options(target.url)
+        options = self._parsed(target.url)[1]
         body, content_type = render_body(signed_fields(fields, options, target.secret), options)
         return await self._poster.post(target.url, body, content_type, str(delivery.id))
+
+    def _parsed(self, url: str) -> tuple[str, UrlOptions]:
+        """The origin of ``url`` and what it asks for."""
+        parsed = self._options.get(url)
+        if parsed is None:
+            if len(self._options) >= MAX_CACHED_URLS:
+                self._options.clear()
+            parsed = self._options[url] = (origin(url), url_options(url))
+        return parsed
 
     def _outcome(self, delivery: DueDelivery, result: PostResult) -> Outcome:
         now = self._clock.now()

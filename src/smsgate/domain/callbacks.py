@@ -60,6 +60,8 @@ _CHARSETS = {
     "koi8r": "koi8-r",
 }
 _MEDIA_TYPES = {0: "application/x-www-form-urlencoded", 2: "text/xml", 3: "application/json"}
+# Built once: json.dumps makes a new encoder on every call that passes options.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 class CallbackKind(IntEnum):
@@ -158,21 +160,23 @@ def call_fields(
 
 
 def dump_fields(fields: Fields) -> str:
-    return json.dumps([[name, value] for name, value in fields], ensure_ascii=False)
+    return _JSON.encode([[name, value] for name, value in fields])
 
 
 def load_fields(text: str) -> list[tuple[str, str]]:
     """Fields stored by :func:`dump_fields`; anything else is a ValueError."""
     data = json.loads(text)
-    if not isinstance(data, list):
+    if type(data) is not list:
         raise ValueError("stored callback fields are not a list")
     fields = []
     for pair in data:
-        if not (
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
-        ):
+        # json.loads makes exact lists and strs: the type checks are exact (and cheap).
+        if type(pair) is not list or len(pair) != 2:
             raise ValueError("stored callback field is not a [name, value] pair")
-        fields.append((pair[0], pair[1]))
+        name, value = pair
+        if type(name) is not str or type(value) is not str:
+            raise ValueError("stored callback field is not a [name, value] pair")
+        fields.append((name, value))
     return fields
 
 
@@ -204,7 +208,7 @@ def url_options(url: str) -> UrlOptions:
 def signature(algorithm: str, fields: Fields, secret: str, charset: str) -> str:
     """The ``md5``/``sha1`` lowercase hex digest or ``crc32`` unsigned decimal over the values
     joined by ``:``, then ``:`` and the secret, encoded in the callback's charset."""
-    data = (":".join(value for _, value in fields) + ":" + secret).encode(charset, "replace")
+    data = (":".join([value for _, value in fields]) + ":" + secret).encode(charset, "replace")
     if algorithm == "md5":
         return hashlib.md5(data, usedforsecurity=False).hexdigest()
     if algorithm == "sha1":
@@ -232,8 +236,7 @@ def render_body(fields: Fields, options: UrlOptions) -> tuple[bytes, str]:
         document = f'<?xml version="1.0" encoding="{charset}"?>\n<data>{inner}</data>'
         return document.encode(charset, "xmlcharrefreplace"), media_type
     if options.fmt == 3:
-        text = json.dumps(dict(fields), ensure_ascii=False)
-        return text.encode(charset, "replace"), media_type
+        return _JSON.encode(dict(fields)).encode(charset, "replace"), media_type
     return urlencode(list(fields), encoding=charset, errors="replace").encode("ascii"), media_type
 
 

@@ -30,6 +30,9 @@ from smsgate.store.schema import accounts, callback_deliveries, events, messages
 MATERIALIZE_LOCK = 7_342_118_008
 
 _d = callback_deliveries
+STATUS_KIND = int(CallbackKind.STATUS)
+PENDING_STATE = int(DeliveryState.PENDING)
+DELIVERED_STATE = int(DeliveryState.DELIVERED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +100,13 @@ async def materialize(conn: AsyncConnection, now: float, limit: int, max_age_s: 
     rows = (
         await conn.execute(
             select(
-                events.c.id.label("event_id"),
+                events.c.id,
                 events.c.message_id,
                 events.c.account_id,
                 events.c.status,
                 events.c.err,
                 events.c.at,
-                messages.c.id.label("found"),
+                messages.c.id,
                 messages.c.client_id,
                 messages.c.phone,
                 messages.c.parts,
@@ -125,38 +128,46 @@ async def materialize(conn: AsyncConnection, now: float, limit: int, max_age_s: 
             .order_by(events.c.id)
             .limit(limit)
         )
-    ).mappings()
+    ).all()
     taken: list[int] = []
     new: list[dict[str, object]] = []
-    for row in rows:
-        taken.append(row["event_id"])
-        if row["found"] is None or not row["callback_url"]:
+    give_up_at = now + max_age_s
+    for row in rows:  # positional: this loop runs once per callback
+        (event_id, message_id, account_id, status, err, at, found, client_id, phone, parts) = row[
+            :10
+        ]
+        (cost, msg_type, sender, mccmnc, comment, hlr, tz_minutes, callback_url) = row[10:]
+        taken.append(event_id)
+        if found is None or not callback_url:
             continue
         event = StatusEvent(
-            client_id=row["client_id"],
-            phone=row["phone"],
-            status=row["status"],
-            err=row["err"],
-            at=row["at"],
-            parts=row["parts"],
-            cost=row["cost"],
-            msg_type=row["msg_type"],
-            sender=row["sender"],
-            mccmnc=row["mccmnc"],
-            comment=row["comment"],
-            hlr=row["hlr"],
-            tz_minutes=row["tz_minutes"],
+            client_id=client_id,
+            phone=phone,
+            status=status,
+            err=err,
+            at=at,
+            parts=parts,
+            cost=cost,
+            msg_type=msg_type,
+            sender=sender,
+            mccmnc=mccmnc,
+            comment=comment,
+            hlr=hlr,
+            tz_minutes=tz_minutes,
         )
         new.append(
-            _new_row(
-                row["account_id"],
-                CallbackKind.STATUS,
-                status_fields(event),
-                now,
-                max_age_s,
-                event_id=row["event_id"],
-                message_id=row["message_id"],
-            )
+            {
+                "account_id": account_id,
+                "kind": STATUS_KIND,
+                "event_id": event_id,
+                "message_id": message_id,
+                "fields": dump_fields(status_fields(event)),
+                "state": PENDING_STATE,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "give_up_at": give_up_at,
+            }
         )
     if not taken:
         return 0
@@ -242,8 +253,8 @@ async def claim(
         .values(lease_until=lease_until)
         .returning(*_DUE)
     )
-    rows = (await conn.execute(statement)).mappings()
-    return sorted((DueDelivery(**row) for row in rows), key=lambda d: d.id)
+    rows = (await conn.execute(statement)).all()
+    return sorted((DueDelivery(*row) for row in rows), key=lambda d: d.id)
 
 
 async def targets(conn: AsyncConnection, account_ids: Collection[int]) -> dict[int, CallbackTarget]:
@@ -263,8 +274,35 @@ async def targets(conn: AsyncConnection, account_ids: Collection[int]) -> dict[i
 
 
 async def record(conn: AsyncConnection, outcomes: Sequence[Outcome], now: float) -> None:
-    """Store what the tries did; the leases end."""
+    """Store what the tries did; the leases end.
+
+    Successes (the bulk) take one statement per status code for all of them; the rest one
+    parameter set each of a single executemany.
+    """
     if not outcomes:
+        return
+    delivered: dict[int | None, list[int]] = {}
+    others: list[Outcome] = []
+    for o in outcomes:
+        if o.state is DeliveryState.DELIVERED and o.tried and o.last_error is None:
+            delivered.setdefault(o.last_status, []).append(o.delivery_id)
+        else:
+            others.append(o)
+    for status, ids in delivered.items():
+        await conn.execute(
+            update(_d)
+            .where(_d.c.id.in_(ids))
+            .values(
+                state=DELIVERED_STATE,
+                attempts=_d.c.attempts + 1,
+                next_attempt_at=now,
+                lease_until=None,
+                last_attempt_at=now,
+                last_status=status,
+                last_error=None,
+            )
+        )
+    if not others:
         return
     await conn.execute(
         update(_d)
@@ -288,7 +326,7 @@ async def record(conn: AsyncConnection, outcomes: Sequence[Outcome], now: float)
                 "status_code": o.last_status,
                 "error": o.last_error,
             }
-            for o in outcomes
+            for o in others
         ],
     )
 
