@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, literal_column, update
+from sqlalchemy import literal_column, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.codes import MessageStatus, MessageType
-from smsgate.store.schema import events, messages
+from smsgate.store.repos import events as event_repo
+from smsgate.store.repos.dispatch import StatusChange
+from smsgate.store.schema import messages
 
 
 async def mark_read(conn: AsyncConnection, message_id: int, now: float) -> bool:
@@ -25,13 +27,6 @@ async def mark_read(conn: AsyncConnection, message_id: int, now: float) -> bool:
     row = result.first()
     if row is None:
         return False
-    await conn.execute(
-        insert(events).values(
-            message_id=message_id,
-            account_id=row.account_id,
-            status=int(MessageStatus.READ),
-            err=row.err,
-            at=now,
-        )
-    )
+    change = StatusChange(message_id, row.account_id, int(MessageStatus.READ), row.err)
+    await event_repo.record(conn, [change], now)
     return True

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.domain.codes import MessageStatus
 from smsgate.domain.links import CounterDays
+from smsgate.store.repos import events as event_repo
+from smsgate.store.repos.dispatch import StatusChange
 from smsgate.store.schema import (
     accounts,
-    events,
     messages,
     short_link_clicks,
     short_link_codes,
@@ -179,15 +180,8 @@ async def mark_clicked(conn: AsyncConnection, message_id: int, now: float) -> bo
     row = result.first()
     if row is None:
         return False
-    await conn.execute(
-        insert(events).values(
-            message_id=message_id,
-            account_id=row.account_id,
-            status=int(MessageStatus.CLICKED),
-            err=row.err,
-            at=now,
-        )
-    )
+    change = StatusChange(message_id, row.account_id, int(MessageStatus.CLICKED), row.err)
+    await event_repo.record(conn, [change], now)
     return True
 
 
