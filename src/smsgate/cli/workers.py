@@ -160,13 +160,20 @@ class Supervisor:
                 lived = time.monotonic() - worker.started
                 click.echo(f"  worker {worker.index} exited with code {code}; starting it again")
                 if lived < FLAPPING_S:
-                    time.sleep(self._pause)
+                    self._rest(self._pause)
                     self._pause = min(self._pause * 2, MAX_PAUSE_S)
                 else:
                     self._pause = 1.0
                 if not self.stopping:
                     self.workers[position] = self._start(worker.index)
             time.sleep(0.2)
+
+    def _rest(self, seconds: float) -> None:
+        # In short steps: a signal handler returning does not cut time.sleep short (PEP 475), and
+        # SIGTERM must not wait out a pause of up to MAX_PAUSE_S.
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(min(0.2, deadline - time.monotonic()))
 
     def stop(self) -> int:
         """SIGTERM to every worker, SIGKILL to those still running after the grace period; the
