@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.channels.simulator import SimulatorChannel
 from smsgate.config import Settings
@@ -21,10 +20,10 @@ from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.contacts import BlacklistKind
 from smsgate.domain.pricing import TariffRule
 from smsgate.services.container import Services
-from smsgate.store.repos import guards as guard_repo
 from smsgate.store.schema import events, messages, short_link_codes
 from tests.conftest import ClientFactory, make_settings
 from tests.support.clock import ManualClock
+from tests.support.guards import block_ip, busy_elsewhere
 
 PASSWORD = "password-1"
 BASE = "https://sg.example"
@@ -215,24 +214,6 @@ async def test_every_way_of_naming_the_record_finds_it_in_every_layout(
     # A second send of the same URL shares the record.
     await send(client, mes=f"again {URL}", phones="79161234562")
     assert (await record(client, link=URL))["id"] == first["id"]
-
-
-async def block_ip(services: Services, clock: ManualClock, ip: str) -> None:
-    async def op(conn: AsyncConnection) -> None:
-        await guard_repo.block_ip(conn, ip, "auth", clock.now() + 600)
-
-    await services.writer.submit(op)
-    await clock.advance(1)
-
-
-async def busy_elsewhere(services: Services, clock: ManualClock) -> None:
-    """Fourteen of alice's requests in progress on another node: the next one is the fifteenth."""
-
-    async def op(conn: AsyncConnection) -> None:
-        await guard_repo.publish_inflight(conn, "node-b", {"alice": 14}, clock.now())
-
-    await services.writer.submit(op)
-    await clock.advance(services.settings.limits.concurrent_publish)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.app import open_services
 from smsgate.config import Settings
@@ -20,11 +19,11 @@ from smsgate.domain.calls import SIGNATURE_HEADER, sign
 from smsgate.ingress.http.app import build_http_app
 from smsgate.services.accounts import AccountChanges
 from smsgate.services.container import Services
-from smsgate.store.repos import guards as guard_repo
 from tests.conftest import ClientFactory, make_settings, table_count
 from tests.dispatch.callback_support import SECRET, callback_sender, expected_signature
 from tests.peers.callback_receiver import CallbackReceiver
 from tests.support.clock import ManualClock
+from tests.support.guards import block_ip, busy_elsewhere
 
 PASSWORD = "password-1"
 POOL = ("79990001101", "79990001102", "79990001103")
@@ -107,14 +106,6 @@ async def test_layouts(client: httpx.AsyncClient, accounts: None, fmt: str) -> N
     )
 
 
-async def busy_elsewhere(services: Services, clock: ManualClock) -> None:
-    async def op(conn: AsyncConnection) -> None:
-        await guard_repo.publish_inflight(conn, "node-b", {"alice": 14}, clock.now())
-
-    await services.writer.submit(op)
-    await clock.advance(services.settings.limits.concurrent_publish)
-
-
 @pytest.mark.parametrize(
     ("params", "code", "description"),
     [
@@ -143,11 +134,7 @@ async def test_errors(
 async def test_blocked_ip_is_4_and_the_fifteenth_request_is_9(
     services: Services, make_client: ClientFactory, clock: ManualClock, accounts: None
 ) -> None:
-    async def block(conn: AsyncConnection) -> None:
-        await guard_repo.block_ip(conn, "203.0.113.9", "auth", clock.now() + 600)
-
-    await services.writer.submit(block)
-    await clock.advance(1)
+    await block_ip(services, clock, "203.0.113.9")
     blocked = await wait_json(make_client("203.0.113.9"), phone=SUBSCRIBER)
     assert blocked == {"error": "IP is temporarily blocked", "error_code": 4}
     await busy_elsewhere(services, clock)
