@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, true, update
+from sqlalchemy import Integer, bindparam, exists, func, insert, or_, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,6 +90,102 @@ class Outcome:
 _DUE = [_d.c[name] for name in DueDelivery.__slots__]
 _RECORD = [_d.c[name] for name in DeliveryRecord.__slots__]
 
+# Statements of every status event and callback are built once (building one costs more than
+# running it).
+_PENDING_EVENTS = (
+    select(
+        events.c.id,
+        events.c.message_id,
+        events.c.account_id,
+        events.c.status,
+        events.c.err,
+        events.c.at,
+        messages.c.id,
+        messages.c.client_id,
+        messages.c.phone,
+        messages.c.parts,
+        messages.c.cost,
+        messages.c.msg_type,
+        messages.c.sender,
+        messages.c.mccmnc,
+        messages.c.comment,
+        messages.c.hlr,
+        accounts.c.tz_minutes,
+        accounts.c.callback_url,
+    )
+    .select_from(
+        events.outerjoin(messages, messages.c.id == events.c.message_id).outerjoin(
+            accounts, accounts.c.id == events.c.account_id
+        )
+    )
+    .where(events.c.callback_pending == true())
+    .order_by(events.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_NEW_DELIVERY = insert(_d)
+_EVENTS_TAKEN = (
+    update(events)
+    .where(events.c.id.in_(bindparam("ids", expanding=True)))
+    .values(callback_pending=False)
+)
+_OLDER = _d.alias("older")
+_DUE_DELIVERIES = (
+    select(_d.c.id)
+    .where(
+        _d.c.state == int(DeliveryState.PENDING),
+        _d.c.next_attempt_at <= bindparam("now", type_=_d.c.next_attempt_at.type),
+        or_(_d.c.lease_until.is_(None), _d.c.lease_until < bindparam("now")),
+        or_(
+            _d.c.message_id.is_(None),
+            ~exists().where(
+                _OLDER.c.message_id == _d.c.message_id,
+                _OLDER.c.state == int(DeliveryState.PENDING),
+                _OLDER.c.id < _d.c.id,
+            ),
+        ),
+        _d.c.account_id.not_in(bindparam("skip", expanding=True)),
+    )
+    .order_by(_d.c.next_attempt_at, _d.c.id)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True, of=_d)  # PostgreSQL; SQLite has a single writer
+)
+_CLAIM = (
+    update(_d)
+    .where(_d.c.id.in_(_DUE_DELIVERIES.scalar_subquery()))
+    .values(lease_until=bindparam("new_lease"))
+    .returning(*_DUE)
+)
+_TARGETS = select(accounts.c.id, accounts.c.callback_url, accounts.c.callback_secret).where(
+    accounts.c.id.in_(bindparam("ids", expanding=True))
+)
+_DELIVERED = (
+    update(_d)
+    .where(_d.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=DELIVERED_STATE,
+        attempts=_d.c.attempts + 1,
+        next_attempt_at=bindparam("now"),
+        lease_until=None,
+        last_attempt_at=bindparam("now"),
+        last_status=bindparam("status_code"),
+        last_error=None,
+    )
+)
+_TRIED = (
+    update(_d)
+    .where(_d.c.id == bindparam("delivery_id"))
+    .values(
+        state=bindparam("new_state"),
+        attempts=_d.c.attempts + bindparam("tried"),
+        next_attempt_at=bindparam("next_at"),
+        lease_until=None,
+        last_attempt_at=bindparam("tried_at"),
+        last_status=bindparam("status_code"),
+        last_error=bindparam("error"),
+    )
+)
+_RELEASE = update(_d).where(_d.c.id.in_(bindparam("ids", expanding=True))).values(lease_until=None)
+
 
 async def materialize(conn: AsyncConnection, now: float, limit: int, max_age_s: float) -> int:
     """Turn up to ``limit`` pending events into deliveries; how many events were taken."""
@@ -97,38 +193,7 @@ async def materialize(conn: AsyncConnection, now: float, limit: int, max_age_s: 
         locked = await conn.scalar(select(func.pg_try_advisory_xact_lock(MATERIALIZE_LOCK)))
         if not locked:
             return 0  # another node is at it
-    rows = (
-        await conn.execute(
-            select(
-                events.c.id,
-                events.c.message_id,
-                events.c.account_id,
-                events.c.status,
-                events.c.err,
-                events.c.at,
-                messages.c.id,
-                messages.c.client_id,
-                messages.c.phone,
-                messages.c.parts,
-                messages.c.cost,
-                messages.c.msg_type,
-                messages.c.sender,
-                messages.c.mccmnc,
-                messages.c.comment,
-                messages.c.hlr,
-                accounts.c.tz_minutes,
-                accounts.c.callback_url,
-            )
-            .select_from(
-                events.outerjoin(messages, messages.c.id == events.c.message_id).outerjoin(
-                    accounts, accounts.c.id == events.c.account_id
-                )
-            )
-            .where(events.c.callback_pending == true())
-            .order_by(events.c.id)
-            .limit(limit)
-        )
-    ).all()
+    rows = (await conn.execute(_PENDING_EVENTS, {"limit": limit})).all()
     taken: list[int] = []
     new: list[dict[str, object]] = []
     give_up_at = now + max_age_s
@@ -172,8 +237,8 @@ async def materialize(conn: AsyncConnection, now: float, limit: int, max_age_s: 
     if not taken:
         return 0
     if new:
-        await conn.execute(insert(_d), new)
-    await conn.execute(update(events).where(events.c.id.in_(taken)).values(callback_pending=False))
+        await conn.execute(_NEW_DELIVERY, new)
+    await conn.execute(_EVENTS_TAKEN, {"ids": taken})
     return len(taken)
 
 
@@ -226,34 +291,8 @@ async def claim(
 ) -> list[DueDelivery]:
     """Lease up to ``limit`` due deliveries, oldest due first, none behind a pending older callback
     of the same message, none of the accounts in ``skip_accounts`` (their endpoint is resting)."""
-    older = _d.alias("older")
-    behind = exists().where(
-        older.c.message_id == _d.c.message_id,
-        older.c.state == int(DeliveryState.PENDING),
-        older.c.id < _d.c.id,
-    )
-    conditions = [
-        _d.c.state == int(DeliveryState.PENDING),
-        _d.c.next_attempt_at <= now,
-        or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
-        or_(_d.c.message_id.is_(None), ~behind),
-    ]
-    if skip_accounts:
-        conditions.append(_d.c.account_id.not_in(list(skip_accounts)))
-    due = (
-        select(_d.c.id)
-        .where(and_(*conditions))
-        .order_by(_d.c.next_attempt_at, _d.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=_d)  # PostgreSQL; SQLite has a single writer
-    )
-    statement = (
-        update(_d)
-        .where(_d.c.id.in_(due.scalar_subquery()))
-        .values(lease_until=lease_until)
-        .returning(*_DUE)
-    )
-    rows = (await conn.execute(statement)).all()
+    params = {"now": now, "limit": limit, "new_lease": lease_until, "skip": list(skip_accounts)}
+    rows = (await conn.execute(_CLAIM, params)).all()
     return sorted((DueDelivery(*row) for row in rows), key=lambda d: d.id)
 
 
@@ -261,11 +300,7 @@ async def targets(conn: AsyncConnection, account_ids: Collection[int]) -> dict[i
     """The callback URL and secret of each account that has a URL."""
     if not account_ids:
         return {}
-    rows = await conn.execute(
-        select(accounts.c.id, accounts.c.callback_url, accounts.c.callback_secret).where(
-            accounts.c.id.in_(list(account_ids))
-        )
-    )
+    rows = await conn.execute(_TARGETS, {"ids": list(account_ids)})
     return {
         int(row.id): CallbackTarget(int(row.id), row.callback_url, row.callback_secret or "")
         for row in rows
@@ -289,33 +324,11 @@ async def record(conn: AsyncConnection, outcomes: Sequence[Outcome], now: float)
         else:
             others.append(o)
     for status, ids in delivered.items():
-        await conn.execute(
-            update(_d)
-            .where(_d.c.id.in_(ids))
-            .values(
-                state=DELIVERED_STATE,
-                attempts=_d.c.attempts + 1,
-                next_attempt_at=now,
-                lease_until=None,
-                last_attempt_at=now,
-                last_status=status,
-                last_error=None,
-            )
-        )
+        await conn.execute(_DELIVERED, {"ids": ids, "now": now, "status_code": status})
     if not others:
         return
     await conn.execute(
-        update(_d)
-        .where(_d.c.id == bindparam("delivery_id"))
-        .values(
-            state=bindparam("new_state"),
-            attempts=_d.c.attempts + bindparam("tried"),
-            next_attempt_at=bindparam("next_at"),
-            lease_until=None,
-            last_attempt_at=bindparam("tried_at"),
-            last_status=bindparam("status_code"),
-            last_error=bindparam("error"),
-        ),
+        _TRIED,
         [
             {
                 "delivery_id": o.delivery_id,
@@ -389,6 +402,4 @@ async def count_by_state(conn: AsyncConnection) -> dict[DeliveryState, int]:
 async def release(conn: AsyncConnection, delivery_ids: Sequence[int]) -> None:
     """End the leases of deliveries that were claimed but not tried (their handler was busy)."""
     if delivery_ids:
-        await conn.execute(
-            update(_d).where(_d.c.id.in_(list(delivery_ids))).values(lease_until=None)
-        )
+        await conn.execute(_RELEASE, {"ids": list(delivery_ids)})

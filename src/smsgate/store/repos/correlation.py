@@ -147,14 +147,11 @@ async def take_parked(
     """Remove and return the parked receipts of ``connector`` naming ``provider_ids``, oldest first."""
     if not provider_ids:
         return []
-    where = (
-        early_receipts.c.connector == connector,
-        early_receipts.c.provider_id.in_(list(provider_ids)),
-    )
-    rows = await conn.execute(_parked().where(*where).order_by(early_receipts.c.id))
+    params = {"of_connector": connector, "provider_ids": list(provider_ids)}
+    rows = await conn.execute(_TAKE_PARKED, params)
     parked = [ParkedReceipt(int(i), c, p, st, int(e)) for i, c, p, st, e in rows]
     if parked:
-        await conn.execute(delete(early_receipts).where(*where))
+        await conn.execute(_DROP_TAKEN, params)
     return parked
 
 
@@ -186,3 +183,12 @@ def _parked() -> Select[Any]:
         early_receipts.c.state,
         early_receipts.c.err,
     )
+
+
+# Run with every receipt: built once (building a statement costs more than running it).
+_PARKED_FOR = (
+    early_receipts.c.connector == bindparam("of_connector"),
+    early_receipts.c.provider_id.in_(bindparam("provider_ids", expanding=True)),
+)
+_TAKE_PARKED = _parked().where(*_PARKED_FOR).order_by(early_receipts.c.id)
+_DROP_TAKEN = delete(early_receipts).where(*_PARKED_FOR)

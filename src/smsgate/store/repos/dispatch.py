@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, text, update
+from sqlalchemy import Integer, bindparam, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.store.repos import accounts as account_repo
@@ -78,6 +79,117 @@ _WAITING_ACCOUNTS_BY_DIALECT = {
     "postgresql": text(_WAITING_ACCOUNTS.format(hint="")),
 }
 
+# The statements below run for every message or batch of messages: they are built once, with bound
+# parameters, because building a statement costs several times what running it does.
+
+
+def _claim_statement(one_account: bool) -> Any:
+    now = bindparam("now", type_=messages.c.due_at.type)
+    due = (
+        select(messages.c.id)
+        .where(
+            _WAITING,
+            messages.c.due_at <= now,
+            or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
+        )
+        .order_by(messages.c.priority, messages.c.due_at, messages.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's single writer needs no locks
+    )
+    if one_account:
+        due = due.where(messages.c.account_id == bindparam("of_account"))
+    return (
+        update(messages)
+        .where(messages.c.id.in_(due.scalar_subquery()))
+        .values(lease_until=bindparam("new_lease"), attempts=messages.c.attempts + 1)
+        .returning(*_CLAIMED)
+    )
+
+
+_CLAIM = _claim_statement(one_account=False)
+_CLAIM_OF_ACCOUNT = _claim_statement(one_account=True)
+_RECORD_SUBMITTED = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"), messages.c.status == -1)
+    .values(
+        status=0,
+        connector=bindparam("new_connector"),
+        provider_id=bindparam("provider_id"),
+        lease_until=None,
+        updated_at=bindparam("now"),
+    )
+)
+_RECORD_FINAL = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(
+        status=bindparam("new_status"),
+        err=bindparam("new_err"),
+        hlr=bindparam("new_hlr"),
+        lease_until=None,
+        updated_at=bindparam("now"),
+    )
+)
+_RETRY_LATER = (
+    update(messages)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        due_at=bindparam("new_due_at"),
+        lease_until=None,
+        connector=None,
+        updated_at=bindparam("now"),
+    )
+)
+_DEFER = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(
+        due_at=bindparam("new_due_at"),
+        lease_until=None,
+        connector=None,
+        attempts=messages.c.attempts - 1,
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def _handing_over_statement(under_lease: bool) -> Any:
+    statement = (
+        update(messages)
+        .where(messages.c.id.in_(bindparam("ids", expanding=True)), _WAITING)
+        .values(connector=bindparam("new_connector"), updated_at=bindparam("now"))
+        .returning(messages.c.id)
+    )
+    if under_lease:
+        statement = statement.where(messages.c.lease_until == bindparam("lease"))
+    return statement
+
+
+_HANDING_OVER = _handing_over_statement(under_lease=False)
+_HANDING_OVER_UNDER_LEASE = _handing_over_statement(under_lease=True)
+_FIND_TRANSFERRED = select(
+    messages.c.id,
+    messages.c.account_id,
+    messages.c.provider_id,
+    messages.c.parts,
+    messages.c.parts_received,
+    messages.c.failed_err,
+).where(
+    messages.c.connector == bindparam("of_connector"),
+    messages.c.provider_id.in_(bindparam("provider_ids", expanding=True)),
+    messages.c.status == 0,
+)
+_RECORD_PARTS = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(
+        parts_received=bindparam("received"),
+        failed_err=bindparam("failed"),
+        updated_at=bindparam("now"),
+    )
+)
+_LOG_EVENT = insert(events)
+
 
 async def waiting_accounts(conn: AsyncConnection, after: int, limit: int) -> list[int]:
     """Up to ``limit`` accounts with waiting messages, in id order after ``after``.
@@ -99,26 +211,12 @@ async def claim(
 ) -> list[ClaimedMessage]:
     """Lease up to ``limit`` due messages (of one account, or of any): priority 0 (codes, single
     sends) first, then oldest due."""
-    due = (
-        select(messages.c.id)
-        .where(
-            _WAITING,
-            messages.c.due_at <= now,
-            or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
-        )
-        .order_by(messages.c.priority, messages.c.due_at, messages.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's single writer needs no locks
-    )
+    params: dict[str, Any] = {"now": now, "limit": limit, "new_lease": lease_until}
+    statement = _CLAIM
     if account_id is not None:
-        due = due.where(messages.c.account_id == account_id)
-    statement = (
-        update(messages)
-        .where(messages.c.id.in_(due.scalar_subquery()))
-        .values(lease_until=lease_until, attempts=messages.c.attempts + 1)
-        .returning(*_CLAIMED)
-    )
-    rows = (await conn.execute(statement)).mappings()
+        statement = _CLAIM_OF_ACCOUNT
+        params["of_account"] = account_id
+    rows = (await conn.execute(statement, params)).mappings()
     return [ClaimedMessage(**row) for row in rows]
 
 
@@ -132,16 +230,11 @@ async def record_submitted(
     if not accepted:
         return
     await conn.execute(
-        update(messages)
-        .where(messages.c.id == bindparam("message_id"), messages.c.status == -1)
-        .values(
-            status=0,
-            connector=connector,
-            provider_id=bindparam("provider_id"),
-            lease_until=None,
-            updated_at=now,
-        ),
-        [{"message_id": m.id, "provider_id": pid} for m, pid in accepted],
+        _RECORD_SUBMITTED,
+        [
+            {"message_id": m.id, "new_connector": connector, "provider_id": pid, "now": now}
+            for m, pid in accepted
+        ],
     )
     await _log_events(conn, [StatusChange(m.id, m.account_id, 0, 0) for m, _ in accepted], now)
 
@@ -151,21 +244,14 @@ async def record_final(conn: AsyncConnection, changes: Sequence[StatusChange], n
     if not changes:
         return
     await conn.execute(
-        update(messages)
-        .where(messages.c.id == bindparam("message_id"))
-        .values(
-            status=bindparam("new_status"),
-            err=bindparam("new_err"),
-            hlr=bindparam("new_hlr"),
-            lease_until=None,
-            updated_at=now,
-        ),
+        _RECORD_FINAL,
         [
             {
                 "message_id": c.message_id,
                 "new_status": c.status,
                 "new_err": c.err,
                 "new_hlr": c.hlr,
+                "now": now,
             }
             for c in changes
         ],
@@ -197,11 +283,7 @@ async def record_unroutable(
 async def retry_later(conn: AsyncConnection, ids: Sequence[int], due_at: float, now: float) -> None:
     """Back to waiting until ``due_at`` (a transient failure: the channel did not take it)."""
     if ids:
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id.in_(list(ids)))
-            .values(due_at=due_at, lease_until=None, connector=None, updated_at=now)
-        )
+        await conn.execute(_RETRY_LATER, {"ids": list(ids), "new_due_at": due_at, "now": now})
 
 
 async def defer(conn: AsyncConnection, due: Sequence[tuple[int, float]], now: float) -> None:
@@ -209,16 +291,7 @@ async def defer(conn: AsyncConnection, due: Sequence[tuple[int, float]], now: fl
     window was full): (message id, new due time)."""
     if due:
         await conn.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("message_id"))
-            .values(
-                due_at=bindparam("new_due_at"),
-                lease_until=None,
-                connector=None,
-                attempts=messages.c.attempts - 1,
-                updated_at=now,
-            ),
-            [{"message_id": i, "new_due_at": at} for i, at in due],
+            _DEFER, [{"message_id": i, "new_due_at": at, "now": now} for i, at in due]
         )
 
 
@@ -234,15 +307,12 @@ async def mark_handing_over(
     a dispatcher that stalled past its lease must not hand over what another has claimed since."""
     if not ids:
         return set()
-    statement = (
-        update(messages)
-        .where(messages.c.id.in_(list(ids)), _WAITING)
-        .values(connector=connector, updated_at=now)
-        .returning(messages.c.id)
-    )
+    params: dict[str, Any] = {"ids": list(ids), "new_connector": connector, "now": now}
+    statement = _HANDING_OVER
     if lease_until is not None:
-        statement = statement.where(messages.c.lease_until == lease_until)
-    return {int(i) for (i,) in await conn.execute(statement)}
+        statement = _HANDING_OVER_UNDER_LEASE
+        params["lease"] = lease_until
+    return {int(i) for (i,) in await conn.execute(statement, params)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,22 +330,8 @@ class Transferred:
 async def find_transferred(
     conn: AsyncConnection, connector: str, provider_ids: Sequence[str]
 ) -> dict[str, Transferred]:
-    rows = await conn.execute(
-        select(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.provider_id,
-            messages.c.parts,
-            messages.c.parts_received,
-            messages.c.failed_err,
-        ).where(
-            and_(
-                messages.c.connector == connector,
-                messages.c.provider_id.in_(list(set(provider_ids))),
-                messages.c.status == 0,
-            )
-        )
-    )
+    params = {"of_connector": connector, "provider_ids": list(set(provider_ids))}
+    rows = await conn.execute(_FIND_TRANSFERRED, params)
     return {row.provider_id: Transferred(*row) for row in rows}
 
 
@@ -285,12 +341,8 @@ async def record_parts(
     """Receipts of some, not all, parts: (message id, parts received, err of a failed part)."""
     if progress:
         await conn.execute(
-            update(messages)
-            .where(messages.c.id == bindparam("message_id"))
-            .values(
-                parts_received=bindparam("received"), failed_err=bindparam("failed"), updated_at=now
-            ),
-            [{"message_id": i, "received": n, "failed": f} for i, n, f in progress],
+            _RECORD_PARTS,
+            [{"message_id": i, "received": n, "failed": f, "now": now} for i, n, f in progress],
         )
 
 
@@ -311,7 +363,7 @@ async def expire_silent(conn: AsyncConnection, cutoff: float, now: float) -> lis
 
 async def _log_events(conn: AsyncConnection, changes: Sequence[StatusChange], now: float) -> None:
     await conn.execute(
-        insert(events),
+        _LOG_EVENT,
         [
             {
                 "message_id": c.message_id,

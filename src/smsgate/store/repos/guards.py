@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.store.schema import (
@@ -69,23 +69,34 @@ async def record_send_failure(conn: AsyncConnection, ip: str, now: float, window
     return int(row["count"]) + 1
 
 
+# Statements of every send are built once (building one costs more than running it).
+_RESET_SEND_FAILURES = delete(send_failures).where(
+    send_failures.c.ip.in_(bindparam("ips", expanding=True))
+)
+_COUNT_REQUESTS = (
+    select(request_log.c.login, request_log.c.fingerprint, func.count())
+    .where(
+        request_log.c.login.in_(bindparam("logins", expanding=True)),
+        request_log.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+        request_log.c.at > bindparam("since", type_=request_log.c.at.type),
+    )
+    .group_by(request_log.c.login, request_log.c.fingerprint)
+)
+_LOG_REQUEST = insert(request_log)
+
+
 async def reset_send_failures(conn: AsyncConnection, ips: Iterable[str]) -> None:
-    await conn.execute(delete(send_failures).where(send_failures.c.ip.in_(list(ips))))
+    wanted = list(ips)
+    if wanted:
+        await conn.execute(_RESET_SEND_FAILURES, {"ips": wanted})
 
 
 async def count_requests(
     conn: AsyncConnection, logins: Iterable[str], fingerprints: Iterable[str], since: float
 ) -> Counter[tuple[str, str]]:
     """Logged requests per (login, fingerprint) since ``since``, for the given logins and prints."""
-    rows = await conn.execute(
-        select(request_log.c.login, request_log.c.fingerprint, func.count())
-        .where(
-            request_log.c.login.in_(list(set(logins))),
-            request_log.c.fingerprint.in_(list(set(fingerprints))),
-            request_log.c.at > since,
-        )
-        .group_by(request_log.c.login, request_log.c.fingerprint)
-    )
+    params = {"logins": list(set(logins)), "fingerprints": list(set(fingerprints)), "since": since}
+    rows = await conn.execute(_COUNT_REQUESTS, params)
     return Counter({(login, fp): int(n) for login, fp, n in rows})
 
 
@@ -94,7 +105,7 @@ async def log_requests(
 ) -> None:
     if entries:
         await conn.execute(
-            insert(request_log),
+            _LOG_REQUEST,
             [{"login": login, "fingerprint": fp, "at": now} for login, fp in entries],
         )
 
