@@ -40,7 +40,7 @@ from smsgate.domain.callbacks import (
 )
 from smsgate.store.repos import callbacks as repo
 from smsgate.store.repos.callbacks import CallbackTarget, DueDelivery, Outcome
-from smsgate.store.writer import GroupCommitWriter
+from smsgate.store.writer import LIGHT_ROWS, GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class CallbackSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
         self._released: list[int] = []
+        self._last_work = 0
         # Which handler origin each account's callbacks went to lately (to skip resting ones).
         self._origins: dict[int, str] = {}
         # What each handler URL asks for, parsed once (a URL is read from the account at send time).
@@ -110,14 +111,17 @@ class CallbackSender:
             return result
 
         try:
-            step = await self._writer.submit(op)
+            # Light while the previous step found little to do (store/writer.py).
+            light = max(self._last_work, len(outcomes) + len(released)) <= LIGHT_ROWS
+            step = await self._writer.submit(op, light=light)
         except BaseException:
             # Not recorded: keep them for the next step (leases protect the rest meanwhile).
             self._outcomes[:0] = outcomes
             self._released[:0] = released
             raise
         self._start(step.claimed, step.targets)
-        return step.work + len(step.claimed)
+        self._last_work = step.work + len(step.claimed)
+        return self._last_work
 
     async def run_until_idle(self) -> None:
         """Work until nothing is due and nothing is in flight (time comes from the clock)."""

@@ -39,7 +39,7 @@ from smsgate.domain.codes import ErrCode, MessageStatus
 from smsgate.domain.routing import RouteTable
 from smsgate.store.repos import dispatch as repo
 from smsgate.store.repos.dispatch import ClaimedMessage, StatusChange
-from smsgate.store.writer import GroupCommitWriter
+from smsgate.store.writer import LIGHT_ROWS, GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,17 @@ class _HandOver:
         default_factory=lambda: defaultdict(list)
     )
 
+    def size(self) -> int:
+        """How many messages the record of this hand-over writes."""
+        accepted = sum(map(len, self.accepted.values()))
+        return (
+            accepted
+            + len(self.failed)
+            + len(self.unroutable)
+            + len(self.retry)
+            + len(self.deferred)
+        )
+
 
 class Dispatcher:
     def __init__(
@@ -102,6 +113,9 @@ class Dispatcher:
         self._lease_s = lease_s
         self._rng = random.Random(seed)  # jitter for retries, not for anything secret
         self._last_sweep: float | None = None
+        # While claims find a few messages each, the queue is keeping up and the next claim is a
+        # light write (store/writer.py); after a full one it is not.
+        self._last_claimed = 0
 
     async def step(self) -> int:
         """Claim and hand over one batch, then apply the receipts that arrived; how much was done."""
@@ -152,7 +166,9 @@ class Dispatcher:
         async def op(conn: AsyncConnection) -> list[ClaimedMessage]:
             return await self._claim_fair(conn, now, lease_until)
 
-        return await self._writer.submit(op)
+        claimed = await self._writer.submit(op, light=self._last_claimed <= LIGHT_ROWS)
+        self._last_claimed = len(claimed)
+        return claimed
 
     async def _candidates(self, claimed: Sequence[ClaimedMessage]) -> dict[int, list[str]]:
         """Each message's connectors in failover order (empty: no route)."""
@@ -243,7 +259,8 @@ class Dispatcher:
                 for connector, group in groups.items()
             }
 
-        marked = await self._writer.submit(mark) if groups else {}
+        light = sum(map(len, groups.values())) <= LIGHT_ROWS
+        marked = await self._writer.submit(mark, light=light) if groups else {}
         batches = {
             connector: [m for m in group if m.id in marked[connector]]
             for connector, group in groups.items()
@@ -288,7 +305,7 @@ class Dispatcher:
             for message in result.retry:
                 await repo.retry_later(conn, [message.id], now + delays[message.id], now)
 
-        await self._writer.submit(op)
+        await self._writer.submit(op, light=result.size() <= LIGHT_ROWS)
 
     async def _settle_in_doubt(
         self, live: Sequence[ClaimedMessage], result: _HandOver
@@ -322,7 +339,7 @@ class Dispatcher:
         async def op(conn: AsyncConnection) -> None:
             await correlation.apply_receipts(conn, connector, receipts, now)
 
-        await self._writer.submit(op)
+        await self._writer.submit(op, light=len(receipts) <= LIGHT_ROWS)
 
 
 def _record(

@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock, utc_datetime
@@ -53,7 +53,7 @@ from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.repos.dispatch import StatusChange
 from smsgate.store.repos.messages import NewMessage
 from smsgate.store.schema import accounts
-from smsgate.store.writer import Batched, GroupCommitWriter
+from smsgate.store.writer import LIGHT_ROWS, Batched, GroupCommitWriter
 
 # Request errors that carry the request id (http-api.md §2.5).
 _ERRORS_WITH_ID = frozenset(
@@ -218,22 +218,39 @@ async def _log_rejected(paid: Sequence[_Work], now: float, conn: AsyncConnection
     await event_repo.record(conn, rejected, now)
 
 
+# Hot statements are built once: building a statement costs several times what running it does.
+_NEXT_REQUEST_IDS = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("account_id"))
+    .values(last_request_id=accounts.c.last_request_id + bindparam("n"))
+    .returning(accounts.c.last_request_id)
+)
+_AMOUNT = bindparam("amount", type_=accounts.c.balance.type)
+_DEBIT = (
+    update(accounts)
+    .where(
+        accounts.c.id == bindparam("account_id"),
+        accounts.c.balance - _AMOUNT >= -accounts.c.credit_limit,
+    )
+    .values(
+        balance=accounts.c.balance - _AMOUNT,
+        updated_at=bindparam("now", type_=accounts.c.updated_at.type),
+    )
+    .returning(accounts.c.balance)
+)
+
+
 async def _allocate_ids(conn: AsyncConnection, items: Sequence[_Work]) -> None:
     """Give each request without a client id the next value of its account's counter."""
     by_account: dict[int, list[_Work]] = defaultdict(list)
     for work in items:
         by_account[work.account_id].append(work)
     for account_id, works in by_account.items():
-        last = (
-            await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id)
-                .values(last_request_id=accounts.c.last_request_id + len(works))
-                .returning(accounts.c.last_request_id)
-            )
-        ).scalar_one()
+        n = len(works)
+        result = await conn.execute(_NEXT_REQUEST_IDS, {"account_id": account_id, "n": n})
+        last = int(result.scalar_one())
         for offset, work in enumerate(works):
-            work.client_id = str(int(last) - len(works) + 1 + offset)
+            work.client_id = str(last - n + 1 + offset)
 
 
 async def _debit(conn: AsyncConnection, items: Sequence[_Work], now: float) -> list[_Work]:
@@ -265,16 +282,8 @@ async def try_debit(
     conn: AsyncConnection, account_id: int, amount: Decimal, now: float
 ) -> Decimal | None:
     """Take ``amount`` unless the balance would drop below ``-credit_limit``; the new balance."""
-    statement = (
-        update(accounts)
-        .where(
-            accounts.c.id == account_id,
-            accounts.c.balance - amount >= -accounts.c.credit_limit,
-        )
-        .values(balance=accounts.c.balance - amount, updated_at=now)
-        .returning(accounts.c.balance)
-    )
-    balance: Decimal | None = (await conn.execute(statement)).scalar_one_or_none()
+    params = {"account_id": account_id, "amount": amount, "now": now}
+    balance: Decimal | None = (await conn.execute(_DEBIT, params)).scalar_one_or_none()
     return balance
 
 
@@ -346,7 +355,8 @@ class SendingService:
             payer_id=await self._rules.payer_id(account) if self._rules else 0,
             links=[r.links if r.accepted else () for r in prepared.recipients],
         )
-        done: _Work = await self._writer.submit(Batched(self._store, work))
+        light = len(work.rows) <= LIGHT_ROWS and not any(work.links)
+        done: _Work = await self._writer.submit(Batched(self._store, work), light=light)
         if done.outcome is _Outcome.DUPLICATE:
             raise RequestError(RequestErrorCode.TOO_MANY, description=DUPLICATE_REQUEST)
         if done.outcome is _Outcome.NO_MONEY:

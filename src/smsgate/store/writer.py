@@ -27,11 +27,12 @@ batches whole.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import fcntl
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,11 @@ ResultT = TypeVar("ResultT")
 WriteOp = Callable[[AsyncConnection], Awaitable[T]]
 
 log = logging.getLogger(__name__)
+
+# An operation that writes at most this many rows is light (see ``submit``); at most LIGHT_BATCH
+# light operations run on the event loop's thread at once.
+LIGHT_ROWS = 64
+LIGHT_BATCH = 64
 
 
 class BatchKind(Protocol[ItemT_contra]):
@@ -77,6 +83,7 @@ class WriterState(enum.Enum):
 class _Pending:
     op: WriteOp[Any] | Batched[Any, Any]
     future: asyncio.Future[Any]
+    light: bool = False
 
 
 @dataclass(slots=True)
@@ -122,15 +129,21 @@ class GroupCommitWriter:
             self._thread.close()
         self.state = WriterState.CLOSED
 
-    async def submit(self, op: WriteOp[T] | Batched[Any, T]) -> T:
+    async def submit(self, op: WriteOp[T] | Batched[Any, T], *, light: bool = False) -> T:
         """Run ``op`` in the next batch; return its result once that batch has committed.
+
+        ``light``: the operation writes a few rows (``LIGHT_ROWS``: a single send, a receipt). On
+        SQLite, a batch of only light operations runs on the event loop's own thread: blocking the
+        loop for its fraction of a millisecond costs less than the hop to the writer thread and
+        back, which is most of an acknowledgement's wait when requests come one at a time (one
+        SMTP or SMPP session).
 
         Raises what ``op`` raised, or :class:`StorageError` when the batch could not commit.
         """
         if self.state is not WriterState.RUNNING:
             raise StorageError("the writer is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(op, future))
+        await self._queue.put(_Pending(op, future, light))
         return await future
 
     async def _run(self) -> None:
@@ -172,7 +185,11 @@ class GroupCommitWriter:
 
     async def _execute(self, batch: list[_Pending]) -> list[Any]:
         if self._thread is not None:
-            results = await self._thread.run(batch)
+            results = None
+            if len(batch) <= LIGHT_BATCH and all(pending.light for pending in batch):
+                results = self._thread.try_run_here(batch)
+            if results is None:
+                results = await self._thread.run(batch)
         else:
             async with self._db.transaction() as conn:
                 results = await _run_ops(conn, batch)
@@ -202,8 +219,8 @@ async def _run_ops(conn: AsyncConnection, batch: list[_Pending]) -> list[Any]:
 
 class _SyncConnection:
     """Presents a synchronous SQLAlchemy connection with the awaitable ``execute`` that write
-    operations use. Only for the writer thread's private event loop, where a blocking statement
-    blocks nobody else."""
+    operations use. Its calls complete without suspending, so a batch of operations runs to its end
+    in one ``send`` (:func:`_run_to_end`), on the writer thread or, for a light batch, the loop's."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -222,9 +239,10 @@ class _SyncConnection:
 class _WriterThread:
     """SQLite: runs each batch in one hop on a thread of its own, on a synchronous connection.
 
-    Write operations are coroutines; the thread drives them on a private event loop, where every
-    ``await conn.execute`` completes at once. One thread hop per transaction instead of several per
-    statement (aiosqlite) is what lets the writer keep up with thousands of requests a second.
+    Write operations are coroutines; every ``await conn.execute`` completes at once, so the thread
+    runs a batch's coroutine to its end in one go. One thread hop per transaction instead of
+    several per statement (aiosqlite) is what lets the writer keep up with thousands of requests a
+    second; a light batch skips even that hop (:meth:`try_run_here`).
 
     When several processes write to one SQLite file (``smsgate run --workers``), each transaction
     is taken under an exclusive lock on ``lock_path``. SQLite's own busy handler would do, but it
@@ -235,46 +253,87 @@ class _WriterThread:
     def __init__(self, engine: Engine, lock_path: Path | None = None) -> None:
         self._engine = engine
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_path = lock_path
         self._lock_fd: int | None = None
+        # Kept for the thread's life: checking a connection out of the pool and handing it back
+        # (with its reset-on-return rollback) for every transaction cost as much as a small batch.
+        self._conn: Connection | None = None
 
     async def run(self, batch: list[_Pending]) -> list[Any]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._run_batch, batch)
 
+    def try_run_here(self, batch: list[_Pending]) -> list[Any] | None:
+        """Run ``batch`` on the calling thread, unless another process holds the write lock
+        (None: the writer thread is to wait for it, not the event loop)."""
+        if self._lock_path is None:
+            return self._transaction(batch)
+        lock_fd = self._lock_fd_open()
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        try:
+            return self._transaction(batch)
+        finally:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+    def run_here(self, batch: list[_Pending]) -> list[Any]:
+        """Run ``batch`` on the calling thread: for small batches, where the hop to the writer
+        thread and back costs more than the transaction (the loop is blocked meanwhile)."""
+        return self._run_batch(batch)
+
     def close(self) -> None:
-        if self._loop is not None:
-            self._executor.submit(self._loop.close).result()
+        self._executor.submit(self._close_connection).result()
         self._executor.shutdown(wait=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
     def _run_batch(self, batch: list[_Pending]) -> list[Any]:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
         if self._lock_path is None:
             return self._transaction(batch)
-        if self._lock_fd is None:
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        lock_fd = self._lock_fd_open()
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
             return self._transaction(batch)
         finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+
+    def _lock_fd_open(self) -> int:
+        assert self._lock_path is not None
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._lock_fd
 
     def _transaction(self, batch: list[_Pending]) -> list[Any]:
-        assert self._loop is not None
         try:
-            with self._engine.connect() as conn:
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    # Typed as the async connection the operations expect; see _SyncConnection.
-                    adapter = cast(AsyncConnection, _SyncConnection(conn))
-                    return self._loop.run_until_complete(_run_ops(adapter, batch))
+            if self._conn is None:
+                self._conn = self._engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+            with self._conn.begin():
+                # Typed as the async connection the operations expect; see _SyncConnection.
+                adapter = cast(AsyncConnection, _SyncConnection(self._conn))
+                return _run_to_end(_run_ops(adapter, batch))
         except UNAVAILABLE_ERRORS as exc:
+            self._close_connection()  # the next transaction starts on a new one
             raise StorageError(f"database unavailable: {type(exc).__name__}") from exc
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                conn.close()
+
+
+def _run_to_end(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that awaits nothing but :class:`_SyncConnection` calls, which never
+    suspend: one ``send`` runs it to its end, with no event loop and no task around it."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    coro.close()
+    raise RuntimeError("a write operation awaited something other than its connection")
 
 
 def _batched(pending: _Pending) -> Batched[Any, Any]:
