@@ -61,7 +61,9 @@ def smpp(host: str, port: int, behaviour: str, system_id: str, **options: Any) -
         chosen = preset(behaviour, **overrides)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    smsc = SmscSimulator(SystemClock(), chosen, host=host, port=port, system_id=system_id)
+    smsc = SmscSimulator(
+        SystemClock(), chosen, host=host, port=port, system_id=system_id, precise_latency=True
+    )
     run_async(_serve(smsc, behaviour))
 
 

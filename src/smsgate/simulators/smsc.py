@@ -53,6 +53,7 @@ from smsgate.protocols.smpp.session import SessionSettings, SmppSession
 from smsgate.protocols.smpp.states import BindState, Role
 from smsgate.protocols.smpp.tlv import Tlvs
 from smsgate.simulators.behaviour import Behaviour, format_id
+from smsgate.simulators.precise_timer import PreciseTimer
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,12 @@ class SmscSimulator:
         port: int = 0,
         system_id: str = SYSTEM_ID,
         settings: SessionSettings | None = None,
+        precise_latency: bool = False,
     ) -> None:
         self.behaviour = behaviour or Behaviour()
+        # With the real clock: latency measured to the microsecond (simulators/precise_timer.py).
+        self._precise_latency = precise_latency
+        self._timer: PreciseTimer | None = None
         self.system_id = system_id
         self.accepted: list[AcceptedSubmit] = []
         self.received = 0
@@ -134,6 +139,8 @@ class SmscSimulator:
         if self._server is not None:
             raise RuntimeError("simulator already started")
         self._server = await asyncio.start_server(self._accept, self._host, self._requested_port)
+        if self._precise_latency:
+            self._timer = PreciseTimer.create()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -149,6 +156,8 @@ class SmscSimulator:
         await asyncio.gather(*self._tasks, *self._connections, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        if self._timer is not None:
+            self._timer.close()
 
     async def wait_idle(self) -> None:
         """Until every receipt of an accepted submit has been delivered (or refused for good)."""
@@ -334,8 +343,9 @@ class SmscSimulator:
     async def _release(self, due: float) -> None:
         """Answer the submits due at ``due`` (monotonic) once the clock gets there."""
         try:
-            delay = due - self._clock.monotonic()
-            if delay > 0:
+            if self._timer is not None:
+                await self._timer.sleep_until(due)
+            elif (delay := due - self._clock.monotonic()) > 0:
                 await self._clock.sleep(delay)
         finally:
             waiting = self._due.pop(due)
