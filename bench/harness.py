@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -249,6 +250,41 @@ async def _pg_admin(statement: str) -> None:
         raise BenchError(f"cannot connect to {PG_ADMIN_URL}: {exc}") from exc
     try:
         await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+_WAITING = "SELECT count(*) FROM messages WHERE status = -1"
+
+
+def waiting_messages(url: str) -> int:
+    """Messages the server has accepted and not handed over yet (status -1), read directly."""
+    if url.startswith("sqlite:///"):
+        path = url.split(":///", 1)[1]
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as c:
+            return int(c.execute(_WAITING).fetchone()[0])
+    return int(asyncio.run(_pg_value(url, _WAITING)))
+
+
+def wait_until_handed_over(url: str, timeout_s: float = 600.0) -> float:
+    """Block until the server has handed over every accepted message; the seconds it took.
+
+    A scenario that starts while the server still works off the previous one's backlog would be
+    measured against that work, not against what it offers."""
+    start = time.monotonic()
+    while waiting_messages(url):
+        if time.monotonic() - start > timeout_s:
+            raise BenchError(f"messages still waiting after {timeout_s:.0f} s")
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+async def _pg_value(url: str, query: str) -> Any:
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return await conn.fetchval(query)
     finally:
         await conn.close()
 

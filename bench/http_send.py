@@ -52,6 +52,7 @@ from harness import (
     install_sigterm,
     run_loadgen,
     server_env,
+    wait_until_handed_over,
 )
 
 TOPUP = "100000000"
@@ -169,13 +170,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Figure]:
         query = urllib.parse.urlencode({"login": server.login, "psw": server.password, "fmt": 3})
         status, body = server.get(f"/sys/balance.php?{query}")  # also warms the password cache
         print(f"    balance.php smoke check: HTTP {status} {body.strip()[:80]}")
-        figures = run_scenarios(backend, server, args)
+        figures = run_scenarios(backend, server, args, url)
         if not server.alive():
             raise BenchError(f"the server died during the run:\n{server.log_tail()}")
     return figures
 
 
-def run_scenarios(backend: str, server: Server, args: argparse.Namespace) -> list[Figure]:
+def run_scenarios(backend: str, server: Server, args: argparse.Namespace, url: str) -> list[Figure]:
     base = {"port": server.port, "duration_s": args.duration, "warmup_s": args.warmup}
     health = {"mode": "closed", "connections": args.connections}
     health["request"] = {"kind": "get", "path": "/health"}
@@ -187,7 +188,8 @@ def run_scenarios(backend: str, server: Server, args: argparse.Namespace) -> lis
         if missing:
             figures.append(Figure(backend=backend, scenario=name, note=missing))
             continue
-        print(f"    {name} …", flush=True)
+        drained = wait_until_handed_over(url)  # each scenario starts with an empty queue
+        print(f"    {name} (queue empty after {drained:.1f} s) …", flush=True)
         figure = Figure.measured(backend, name, run_loadgen(base | plan, server), send=True)
         figure.rate = float(plan.get("rate", 0.0))
         figures.append(figure)
