@@ -61,6 +61,14 @@ _CLAIMED = [messages.c[name] for name in ClaimedMessage.__slots__]
 # ``ix_messages_waiting`` (a bound parameter would not prove ``status = -1`` to the planner).
 _WAITING = messages.c.status == literal_column("-1")
 
+
+def status_is(status: int) -> Any:
+    """``status = :status`` that no index can serve (``status + 0``), for statements that name
+    their messages by id or provider id: without statistics, SQLite would otherwise walk the
+    status index through every message in that status (all those awaiting receipts, say) instead
+    of looking the few named ones up."""
+    return (messages.c.status + literal_column("0")) == status
+
 # SQLite's planner, without statistics, prefers ix_messages_status_priority_due for ``status = -1``
 # and would read the whole queue; the hint names the partial index (PostgreSQL picks it itself).
 _WAITING_ACCOUNTS = """
@@ -156,7 +164,7 @@ _DEFER = (
 def _handing_over_statement(under_lease: bool) -> Any:
     statement = (
         update(messages)
-        .where(messages.c.id.in_(bindparam("ids", expanding=True)), _WAITING)
+        .where(messages.c.id.in_(bindparam("ids", expanding=True)), status_is(-1))
         .values(connector=bindparam("new_connector"), updated_at=bindparam("now"))
         .returning(messages.c.id)
     )
@@ -177,7 +185,7 @@ _FIND_TRANSFERRED = select(
 ).where(
     messages.c.connector == bindparam("of_connector"),
     messages.c.provider_id.in_(bindparam("provider_ids", expanding=True)),
-    messages.c.status == 0,
+    status_is(0),
 )
 _RECORD_PARTS = (
     update(messages)
