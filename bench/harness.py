@@ -254,37 +254,57 @@ async def _pg_admin(statement: str) -> None:
         await conn.close()
 
 
-_WAITING = "SELECT count(*) FROM messages WHERE status = -1"
+# What the server still has to do for messages it accepted: hand them over (status -1), wait for
+# their receipts (status 0), and turn their status events into callbacks (or drop them, for
+# accounts without a callback URL).
+_BACKLOG = (
+    "SELECT (SELECT count(*) FROM messages WHERE status = -1),"
+    " (SELECT count(*) FROM messages WHERE status = 0),"
+    " (SELECT count(*) FROM events WHERE callback_pending)"
+)
 
 
-def waiting_messages(url: str) -> int:
-    """Messages the server has accepted and not handed over yet (status -1), read directly."""
+def backlog(url: str) -> tuple[int, int, int]:
+    """(waiting, awaiting receipts, status events pending) on the server's database, read directly."""
     if url.startswith("sqlite:///"):
         path = url.split(":///", 1)[1]
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as c:
-            return int(c.execute(_WAITING).fetchone()[0])
-    return int(asyncio.run(_pg_value(url, _WAITING)))
+            row = c.execute(_BACKLOG).fetchone()
+    else:
+        row = asyncio.run(_pg_row(url, _BACKLOG))
+    return int(row[0]), int(row[1]), int(row[2])
 
 
-def wait_until_handed_over(url: str, timeout_s: float = 600.0) -> float:
-    """Block until the server has handed over every accepted message; the seconds it took.
+def wait_until_settled(url: str, timeout_s: float = 600.0) -> float:
+    """Block until the server has worked off every accepted message; the seconds it took.
 
-    A scenario that starts while the server still works off the previous one's backlog would be
-    measured against that work, not against what it offers."""
+    A scenario that starts while the server still works off the previous one's messages would be
+    measured against that work, not against what it offers. Messages still awaiting a receipt count
+    until their number stops falling for two seconds (a receipt may never come)."""
     start = time.monotonic()
-    while waiting_messages(url):
-        if time.monotonic() - start > timeout_s:
-            raise BenchError(f"messages still waiting after {timeout_s:.0f} s")
+    last: tuple[int, float] | None = None
+    while True:
+        waiting, transferred, events = backlog(url)
+        now = time.monotonic()
+        if not waiting and not events:
+            if not transferred:
+                break
+            if last is None or transferred < last[0]:
+                last = (transferred, now)
+            elif now - last[1] >= 2.0:
+                break
+        if now - start > timeout_s:
+            raise BenchError(f"still working off earlier messages after {timeout_s:.0f} s")
         time.sleep(0.2)
     return time.monotonic() - start
 
 
-async def _pg_value(url: str, query: str) -> Any:
+async def _pg_row(url: str, query: str) -> Any:
     import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 
     conn = await asyncpg.connect(url, timeout=10)
     try:
-        return await conn.fetchval(query)
+        return await conn.fetchrow(query)
     finally:
         await conn.close()
 

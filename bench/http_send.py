@@ -52,7 +52,7 @@ from harness import (
     install_sigterm,
     run_loadgen,
     server_env,
-    wait_until_handed_over,
+    wait_until_settled,
 )
 
 TOPUP = "100000000"
@@ -188,8 +188,8 @@ def run_scenarios(backend: str, server: Server, args: argparse.Namespace, url: s
         if missing:
             figures.append(Figure(backend=backend, scenario=name, note=missing))
             continue
-        drained = wait_until_handed_over(url)  # each scenario starts with an empty queue
-        print(f"    {name} (queue empty after {drained:.1f} s) …", flush=True)
+        settled = wait_until_settled(url)  # each scenario starts on a server with nothing to do
+        print(f"    {name} (earlier messages worked off after {settled:.1f} s) …", flush=True)
         figure = Figure.measured(backend, name, run_loadgen(base | plan, server), send=True)
         figure.rate = float(plan.get("rate", 0.0))
         figures.append(figure)
