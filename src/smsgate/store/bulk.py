@@ -62,7 +62,12 @@ async def insert_rows(
             if value is not None:
                 values[position] = process(value)
         converted.append(tuple(values))
-    await conn.exec_driver_sql(sql, converted)
+    if len(converted) == 1:  # a single send: the cursor knows the id, no second statement
+        result = await conn.exec_driver_sql(sql, converted[0])
+        if result.lastrowid is not None:
+            return [int(result.lastrowid)]
+    else:
+        await conn.exec_driver_sql(sql, converted)
     last = int((await conn.exec_driver_sql("SELECT last_insert_rowid()")).scalar_one())
     first = last - len(rows) + 1
     return list(range(first, last + 1))
