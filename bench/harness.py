@@ -300,7 +300,7 @@ def wait_until_settled(url: str, timeout_s: float = 600.0) -> float:
 
 
 async def _pg_row(url: str, query: str) -> Any:
-    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+    import asyncpg
 
     conn = await asyncpg.connect(url, timeout=10)
     try:
