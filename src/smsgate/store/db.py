@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool, SingletonThreadPool
 
 from smsgate.config import DatabaseSettings
 from smsgate.errors import StorageError
+from smsgate.store.checkpoint import WRITER_AUTOCHECKPOINT_PAGES
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -71,7 +72,7 @@ class Database:
                 connect_args={**connect_args, "check_same_thread": False},
                 poolclass=SingletonThreadPool if pooled else NullPool,
             )
-            _install_sqlite_hooks(writer_engine, settings)
+            _install_sqlite_hooks(writer_engine, settings, WRITER_AUTOCHECKPOINT_PAGES)
             return cls(engine, "sqlite", writer_engine, lock)
         if pooled:
             pool = {
@@ -115,7 +116,9 @@ class Database:
         return True
 
 
-def _install_sqlite_hooks(engine: Engine, settings: DatabaseSettings) -> None:
+def _install_sqlite_hooks(
+    engine: Engine, settings: DatabaseSettings, autocheckpoint_pages: int | None = None
+) -> None:
     synchronous = settings.sqlite_synchronous.upper()
     busy_ms = int(float(settings.sqlite_busy_timeout) * 1000)
 
@@ -128,6 +131,8 @@ def _install_sqlite_hooks(engine: Engine, settings: DatabaseSettings) -> None:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if autocheckpoint_pages is not None:  # the writer's: see store/checkpoint.py
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint_pages)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

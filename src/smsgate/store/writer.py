@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.errors import StorageError
+from smsgate.store.checkpoint import Checkpointer
 from smsgate.store.db import UNAVAILABLE_ERRORS, Database
 
 T = TypeVar("T")
@@ -110,6 +111,8 @@ class GroupCommitWriter:
         if self.state is not WriterState.NEW:
             raise RuntimeError(f"writer cannot be opened in state {self.state.value}")
         self._task = asyncio.create_task(self._run(), name="group-commit-writer")
+        if self._thread is not None:
+            self._thread.start()
         self.state = WriterState.RUNNING
         return self
 
@@ -258,6 +261,13 @@ class _WriterThread:
         # Kept for the thread's life: checking a connection out of the pool and handing it back
         # (with its reset-on-return rollback) for every transaction cost as much as a small batch.
         self._conn: Connection | None = None
+        self._checkpointer: Checkpointer | None = None
+
+    def start(self) -> None:
+        """Start checkpointing the database file (store/checkpoint.py)."""
+        path = self._engine.url.database
+        if path and path != ":memory:" and self._checkpointer is None:
+            self._checkpointer = Checkpointer(path)
 
     async def run(self, batch: list[_Pending]) -> list[Any]:
         loop = asyncio.get_running_loop()
@@ -284,6 +294,9 @@ class _WriterThread:
         return self._run_batch(batch)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         self._executor.submit(self._close_connection).result()
         self._executor.shutdown(wait=True)
         if self._lock_fd is not None:
