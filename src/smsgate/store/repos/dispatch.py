@@ -69,6 +69,7 @@ def status_is(status: int) -> Any:
     of looking the few named ones up."""
     return (messages.c.status + literal_column("0")) == status
 
+
 # SQLite's planner, without statistics, prefers ix_messages_status_priority_due for ``status = -1``
 # and would read the whole queue; the hint names the partial index (PostgreSQL picks it itself).
 _WAITING_ACCOUNTS = """
