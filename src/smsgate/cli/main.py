@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 import smsgate
+from smsgate import heap
 from smsgate.app import LISTENERS, Gateway, migrate_database, open_services
 from smsgate.cli.accounts import account
 from smsgate.cli.callbacks import callbacks, monitor  # issue 8
@@ -120,6 +121,7 @@ async def _serve(settings: Settings, names: frozenset[str]) -> None:
     async with Gateway(settings, SystemClock(), only=names) as gateway:
         assert gateway.services is not None
         demo = await ensure_demo_account(gateway.services)
+        heap.settle()
         _announce(settings, demo, gateway.ports)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -178,6 +180,7 @@ async def _serve_worker(settings: Settings, names: frozenset[str], ready_fd: int
     the supervisor is gone."""
     parent = os.getppid()
     async with Gateway(settings, SystemClock(), only=names) as gateway:
+        heap.settle()
         os.write(ready_fd, b"ready\n")
         os.close(ready_fd)
         loop = asyncio.get_running_loop()
