@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsgate.config import Settings
 from smsgate.store.checkpoint import WRITER_AUTOCHECKPOINT_PAGES, Checkpointer
 from smsgate.store.db import Database
 from smsgate.store.schema import meta
 from smsgate.store.writer import GroupCommitWriter
 
 
-@pytest.fixture
-async def db(settings: Settings, backend: str) -> AsyncIterator[Database]:
-    if backend != "sqlite":
-        pytest.skip("PostgreSQL checkpoints on its own")
-    database = Database.open(settings.database)
-    yield database
-    await database.close()
-
-
 def checkpointers() -> int:
     return sum(thread.name == "sqlite-checkpoint" for thread in threading.enumerate())
 
 
-async def test_the_writer_leaves_checkpoints_to_a_thread_of_their_own(db: Database) -> None:
+async def test_the_writer_leaves_checkpoints_to_a_thread_of_their_own(sqlite_db: Database) -> None:
     before = checkpointers()
-    async with db.read() as reader:
+    async with sqlite_db.read() as reader:
         # An open connection keeps the log: the last one to close would checkpoint and remove it.
         await reader.execute(text("SELECT 1"))
-        async with GroupCommitWriter(db) as writer:
+        async with GroupCommitWriter(sqlite_db) as writer:
             assert checkpointers() == before + 1
 
             async def fill(conn: AsyncConnection) -> int:
@@ -46,7 +34,7 @@ async def test_the_writer_leaves_checkpoints_to_a_thread_of_their_own(db: Databa
             assert await writer.submit(fill) == WRITER_AUTOCHECKPOINT_PAGES
         assert checkpointers() == before
 
-        path = db.engine.url.database
+        path = sqlite_db.engine.url.database
         assert path is not None
         checkpointer = Checkpointer(path, interval_s=3600)  # only the explicit call below runs
         try:

@@ -17,7 +17,7 @@ from sqlalchemy import Insert, Select, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from smsgate.store.repos.dispatch import Transferred, status_is
+from smsgate.store.repos.dispatch import TRANSFERRED, Transferred, status_is
 from smsgate.store.schema import early_receipts, message_parts, messages
 
 
@@ -93,14 +93,7 @@ async def transferred_by_id(
     if not message_ids:
         return {}
     rows = await conn.execute(
-        select(
-            messages.c.id,
-            messages.c.account_id,
-            messages.c.provider_id,
-            messages.c.parts,
-            messages.c.parts_received,
-            messages.c.failed_err,
-        ).where(messages.c.id.in_(list(message_ids)), status_is(0))
+        select(*TRANSFERRED).where(messages.c.id.in_(list(message_ids)), status_is(0))
     )
     return {int(row.id): Transferred(*row) for row in rows}
 

@@ -54,7 +54,21 @@ class StatusChange:
     hlr: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """A message in status 0 as its receipts find it."""
+
+    id: int
+    account_id: int
+    provider_id: str
+    parts: int
+    parts_received: int
+    failed_err: int | None
+
+
 _CLAIMED = [messages.c[name] for name in ClaimedMessage.__slots__]
+# The columns of a Transferred, in its order (for the lookups here and in repos/correlation.py).
+TRANSFERRED = [messages.c[name] for name in Transferred.__slots__]
 
 
 # The waiting-queue predicate as a literal, so that both databases can use the partial index
@@ -176,14 +190,7 @@ def _handing_over_statement(under_lease: bool) -> Any:
 
 _HANDING_OVER = _handing_over_statement(under_lease=False)
 _HANDING_OVER_UNDER_LEASE = _handing_over_statement(under_lease=True)
-_FIND_TRANSFERRED = select(
-    messages.c.id,
-    messages.c.account_id,
-    messages.c.provider_id,
-    messages.c.parts,
-    messages.c.parts_received,
-    messages.c.failed_err,
-).where(
+_FIND_TRANSFERRED = select(*TRANSFERRED).where(
     messages.c.connector == bindparam("of_connector"),
     messages.c.provider_id.in_(bindparam("provider_ids", expanding=True)),
     status_is(0),
@@ -322,18 +329,6 @@ async def mark_handing_over(
         statement = _HANDING_OVER_UNDER_LEASE
         params["lease"] = lease_until
     return {int(i) for (i,) in await conn.execute(statement, params)}
-
-
-@dataclass(frozen=True, slots=True)
-class Transferred:
-    """A message in status 0 as its receipts find it."""
-
-    id: int
-    account_id: int
-    provider_id: str
-    parts: int
-    parts_received: int
-    failed_err: int | None
 
 
 async def find_transferred(
