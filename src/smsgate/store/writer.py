@@ -288,11 +288,6 @@ class _WriterThread:
         finally:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
-    def run_here(self, batch: list[_Pending]) -> list[Any]:
-        """Run ``batch`` on the calling thread: for small batches, where the hop to the writer
-        thread and back costs more than the transaction (the loop is blocked meanwhile)."""
-        return self._run_batch(batch)
-
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
