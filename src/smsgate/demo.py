@@ -45,11 +45,11 @@ async def ensure_demo_account(services: Services) -> DemoAccount | None:
     return DemoAccount(account.login, password, key)
 
 
-def demo_banner(demo: DemoAccount, base_url: str) -> str:
+def demo_banner(demo: DemoAccount, base_url: str, saved_to: Path) -> str:
     return "\n".join(
         [
             "",
-            "  smsgate demo account (shown once; also saved to var/demo-credentials.txt)",
+            f"  smsgate demo account (shown once; also saved to {saved_to})",
             f"    login:    {demo.login}",
             f"    password: {demo.password}",
             f"    API key:  {demo.api_key}",

@@ -135,7 +135,7 @@ def _announce(settings: Settings, demo: DemoAccount | None, ports: Mapping[str, 
     host = settings.bind_host if ":" not in settings.bind_host else f"[{settings.bind_host}]"
     base_url = f"http://{host}:{ports.get('http', settings.http.port)}"
     if demo is not None:
-        banner = demo_banner(demo, base_url)
+        banner = demo_banner(demo, base_url, credentials_file)
         save_demo_credentials(credentials_file, banner)
         click.echo(banner)
     elif credentials_file.exists():
