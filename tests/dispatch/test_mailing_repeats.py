@@ -97,6 +97,14 @@ async def repeats(services: Services, first: int) -> list[dict[str, Any]]:
     return [r for r in await rows(services) if r["id"] > first]
 
 
+async def assert_failed_repeated_once_and_paid(services: Services, last: int) -> None:
+    """Each failed recipient got exactly one repeat after message ``last``, and each was paid."""
+    repeated = [r["phone"] for r in await repeats(services, last)]
+    assert sorted(repeated) == sorted(FAILED)
+    balance = (await services.accounts.get("alice")).balance
+    assert balance == Decimal(1000 - len(PHONES) - len(FAILED))
+
+
 async def test_failed_recipients_get_one_repeat_with_sender2_and_mes2(
     services: Services, client: httpx.AsyncClient, clock: ManualClock, alice: AccountRecord
 ) -> None:
@@ -201,10 +209,7 @@ async def test_two_steps_at_once_repeat_each_recipient_once(
     async with open_services(settings, clock) as node_b:  # a second node, its own writer
         first, second = repeater(services, batch_size=2), repeater(node_b, batch_size=2)
         await asyncio.gather(first.run_until_idle(), second.run_until_idle(), first.step())
-    repeated = [r["phone"] for r in await repeats(services, last)]
-    assert sorted(repeated) == sorted(FAILED)
-    balance = (await services.accounts.get("alice")).balance
-    assert balance == Decimal(1000 - len(PHONES) - len(FAILED))
+    await assert_failed_repeated_once_and_paid(services, last)
 
 
 class _Killed(MailingRepeater):
@@ -240,10 +245,7 @@ async def test_a_killed_step_is_finished_by_the_next_without_duplicates(
     assert len(await repeats(services, last)) == 2
     assert await repeater(services).run_until_idle() == len(FAILED) - 2
     assert await repeater(services).run_until_idle() == 0
-    repeated = [r["phone"] for r in await repeats(services, last)]
-    assert sorted(repeated) == sorted(FAILED)
-    balance = (await services.accounts.get("alice")).balance
-    assert balance == Decimal(1000 - len(PHONES) - len(FAILED))
+    await assert_failed_repeated_once_and_paid(services, last)
 
 
 class _Late(MailingRepeater):

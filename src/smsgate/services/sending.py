@@ -355,7 +355,7 @@ class SendingService:
             payer_id=await self._rules.payer_id(account) if self._rules else 0,
             links=[r.links if r.accepted else () for r in prepared.recipients],
         )
-        light = len(work.rows) <= LIGHT_ROWS and not any(work.links)
+        light = len(work.rows) <= LIGHT_ROWS
         done: _Work = await self._writer.submit(Batched(self._store, work), light=light)
         if done.outcome is _Outcome.DUPLICATE:
             raise RequestError(RequestErrorCode.TOO_MANY, description=DUPLICATE_REQUEST)
