@@ -44,6 +44,7 @@ import uvloop
 
 from harness import REPO, Server, database, describe_machine, server_env, spawn, stop_process
 from smpp_noop import run_noop
+from smsgate import heap
 from smsgate.channels.base import Accepted, OutgoingMessage, Receipt
 from smsgate.channels.smpp.connector import SmppConnector
 from smsgate.channels.smpp.settings import BindSettings, ConnectorSettings
@@ -139,6 +140,7 @@ async def _egress_once(port: int, window: int, count: int) -> tuple[float, float
     async with SmppConnector(settings, clock, sink, bind_pacers(clock)) as connector:
         await connector.start()
         await connector.wait_up()
+        heap.settle()  # as the gateway does once it is up (smsgate/heap.py)
         await _feed(connector, [message(n) for n in range(handover)], handover)  # warm up
         messages = [message(n) for n in range(count)]
         cpu, start = own_cpu(), time.perf_counter()

@@ -49,3 +49,39 @@ async def test_closing_cancels_the_waits() -> None:
     timer.close()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+async def test_callbacks_run_at_their_deadlines_in_order_and_a_passed_one_at_once() -> None:
+    timer = PreciseTimer.create()
+    assert timer is not None
+    called: list[tuple[str, float]] = []
+    all_called = asyncio.Event()
+
+    def record(name: str) -> None:
+        called.append((name, time.monotonic()))
+        if len(called) == 4:
+            all_called.set()
+
+    start = time.monotonic()
+    deadlines = {"late": start + 0.004, "early": start + 0.001, "middle": start + 0.002}
+    try:
+        for name, deadline in deadlines.items():
+            timer.call_at(deadline, lambda name=name: record(name))
+        timer.call_at(start - 1, lambda: record("passed"))
+        assert [name for name, _ in called] == ["passed"]  # before call_at returned
+        await asyncio.wait_for(all_called.wait(), 5)
+    finally:
+        timer.close()
+    assert [name for name, _ in called] == ["passed", "early", "middle", "late"]
+    # The timerfd goes off early_s before a deadline; the rest is spun, never cut short.
+    assert all(at >= deadlines[name] for name, at in called[1:])
+
+
+async def test_closing_drops_the_callbacks_not_yet_due() -> None:
+    timer = PreciseTimer.create()
+    assert timer is not None
+    called: list[int] = []
+    timer.call_at(time.monotonic() + 3600, lambda: called.append(1))
+    timer.close()
+    await asyncio.sleep(0)
+    assert called == []

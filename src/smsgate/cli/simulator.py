@@ -19,6 +19,7 @@ from typing import Any
 import click
 import httpx
 
+from smsgate import heap
 from smsgate.cli.common import run_async, settings_of
 from smsgate.clock import SystemClock
 from smsgate.domain.calls import SIGNATURE_HEADER, sign
@@ -73,6 +74,7 @@ async def _serve(smsc: SmscSimulator, behaviour: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with smsc:
+        heap.settle()  # as the gateway does: no full collection walks what start-up built
         click.echo(f"SMSC simulator ({behaviour}) listening on {smsc.host}:{smsc.port}")
         sys.stdout.flush()
         await stop.wait()

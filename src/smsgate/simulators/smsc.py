@@ -32,12 +32,13 @@ import logging
 import random
 from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from smsgate.clock import Clock, utc_datetime
 from smsgate.protocols.smpp.constants import CommandStatus, EsmClass, MessageState
 from smsgate.protocols.smpp.dlr import DeliveryReceipt, format_receipt
-from smsgate.protocols.smpp.errors import SmppError
+from smsgate.protocols.smpp.errors import SmppError, SmppSessionClosed
 from smsgate.protocols.smpp.handler import BaseHandler
 from smsgate.protocols.smpp.mo import mo_pdus
 from smsgate.protocols.smpp.pdu import (
@@ -63,6 +64,16 @@ _RETRY_STATUSES = frozenset(
 )
 _RECEIVERS = (BindState.BOUND_RX, BindState.BOUND_TRX)
 _BOUND = frozenset({BindState.BOUND_TX, BindState.BOUND_RX, BindState.BOUND_TRX})
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """A submit_sm waiting for the end of its latency."""
+
+    session: SmppSession
+    pdu: SubmitSm
+    waiter: asyncio.Future[bool]  # True once answered (on_time) or free to be answered
+    on_time: bool  # answered by the timer's wake-up itself (SmscSimulator._release_now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +131,7 @@ class SmscSimulator:
         self._idle.set()
         self._changed = asyncio.Event()  # set and replaced whenever a session binds
         self._arrived: asyncio.Event | None = None  # made by a waiter, set by the next submit_sm
-        self._due: dict[float, list[asyncio.Future[None]]] = {}  # submits waiting for an instant
+        self._due: dict[float, list[_Due]] = {}  # submits waiting for an instant
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -211,7 +222,7 @@ class SmscSimulator:
 
     # --- submit_sm -------------------------------------------------------------------------------
 
-    async def on_submit(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp:
+    async def on_submit(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp | None:
         self.received += 1
         number = self.received
         self.arrivals.append(self._clock.monotonic())
@@ -254,31 +265,50 @@ class SmscSimulator:
 
     async def _answer(
         self, session: SmppSession, pdu: SubmitSm, number: int, arrived_at: float
-    ) -> SubmitSmResp:
+    ) -> SubmitSmResp | None:
         b = self.behaviour
         delay = b.latency_s + (
             self._rng.uniform(0, b.latency_jitter_s) if b.latency_jitter_s else 0
         )
+        refusal = self._refusal(pdu, number)
         if delay > 0:
-            # One timer for every submit due at the same instant (all those of one read).
-            due = arrived_at + delay
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            waiting = self._due.get(due)
-            if waiting is None:
-                self._due[due] = [waiter]
-                self._spawn(self._release(due))
-            else:
-                waiting.append(waiter)
-            await waiter
-        if b.nack_every and number % b.nack_every == 0:
+            # An acceptance with nothing to do before it is answered at the deadline itself, by
+            # the timer's wake-up (_release_now); the rest are let go then and answered here.
+            on_time = refusal is None and not (b.receipts != "none" and b.receipt_before_response)
+            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._wait_until(arrived_at + delay, _Due(session, pdu, waiter, on_time))
+            answered = await waiter
+            if on_time:
+                if not answered:
+                    await _forever()  # the answer could not reach the ESME: not accepted
+                return None
+        if isinstance(refusal, GenericNack):
             # The session copies the sequence number; generic_nack stands in for the response.
-            return cast(SubmitSmResp, GenericNack(pdu.sequence_number, CommandStatus.ESME_RSYSERR))
-        if b.throttle_every and number % b.throttle_every == 0:
-            raise SmppError(b.throttle_status, "simulated throttling")
-        if b.error_every and number % b.error_every == 0:
-            raise SmppError(b.error_status, "simulated refusal")
+            return cast(SubmitSmResp, refusal)
+        if refusal is not None:
+            raise refusal
         if session.state not in _BOUND or session in self._broken:
             await _forever()  # the answer could not reach the ESME: the submit is not accepted
+        accepted = self._record_accepted(session, pdu)
+        if b.receipts != "none" and b.receipt_before_response:
+            await self._deliver(accepted)
+        return pdu.resp(message_id=accepted.message_id)
+
+    def _refusal(self, pdu: SubmitSm, number: int) -> GenericNack | SmppError | None:
+        """How the script refuses submit_sm number ``number``, if it does."""
+        b = self.behaviour
+        if b.nack_every and number % b.nack_every == 0:
+            return GenericNack(pdu.sequence_number, CommandStatus.ESME_RSYSERR)
+        if b.throttle_every and number % b.throttle_every == 0:
+            return SmppError(b.throttle_status, "simulated throttling")
+        if b.error_every and number % b.error_every == 0:
+            return SmppError(b.error_status, "simulated refusal")
+        return None
+
+    def _record_accepted(self, session: SmppSession, pdu: SubmitSm) -> AcceptedSubmit:
+        """Record an accepted submit_sm and set its receipt (unless it goes before the answer) and
+        its reply going."""
+        b = self.behaviour
         self._numbers += 1
         accepted = AcceptedSubmit(
             self._numbers, format_id(self._numbers, b.id_format), session.system_id or "", pdu
@@ -287,13 +317,58 @@ class SmscSimulator:
         if b.receipts != "none":
             self._pending += 1
             self._idle.clear()
-            if b.receipt_before_response:
-                await self._deliver(accepted)
-            else:
+            if not b.receipt_before_response:
                 self._spawn(self._deliver(accepted))
         if b.reply_text:
             self._spawn(self._reply(pdu, b.reply_text, session.system_id or ""))
-        return pdu.resp(message_id=accepted.message_id)
+        return accepted
+
+    def _wait_until(self, due: float, waiting: _Due) -> None:
+        """Let ``waiting`` go at ``due``: one timer for every submit due at the same instant (all
+        those of one read, without jitter), so their answers leave in one write."""
+        entries = self._due.get(due)
+        if entries is not None:
+            entries.append(waiting)
+            return
+        self._due[due] = [waiting]
+        if self._timer is not None:
+            self._timer.call_at(due, partial(self._release_now, due))
+        else:
+            self._spawn(self._release(due))
+
+    async def _release(self, due: float) -> None:
+        """Release the submits due at ``due`` (monotonic) once the clock gets there."""
+        try:
+            if (delay := due - self._clock.monotonic()) > 0:
+                await self._clock.sleep(delay)
+        except BaseException:
+            self._due.pop(due)  # the simulator stopping: those submits stay unanswered
+            raise
+        self._release_now(due)
+
+    def _release_now(self, due: float) -> None:
+        """Answer the submits due at ``due`` that can be answered on the spot, and let the others'
+        handlers go on (called from the precise timer's wake-up when there is one, so that no task
+        stands between the deadline and the answers)."""
+        for entry in self._due.pop(due):
+            if entry.waiter.done():
+                continue  # its handler was cancelled: the session closed
+            if entry.on_time:
+                entry.waiter.set_result(self._answer_now(entry.session, entry.pdu))
+            else:
+                entry.waiter.set_result(True)
+
+    def _answer_now(self, session: SmppSession, pdu: SubmitSm) -> bool:
+        """Accept and answer ``pdu`` at once; False when the answer cannot reach the ESME."""
+        if session.state not in _BOUND or session in self._broken:
+            return False
+        message_id = format_id(self._numbers + 1, self.behaviour.id_format)
+        try:
+            session.answer(pdu, pdu.resp(message_id=message_id))
+        except SmppSessionClosed:
+            return False
+        self._record_accepted(session, pdu)
+        return True
 
     # --- incoming messages (MO) --------------------------------------------------------------------
 
@@ -339,20 +414,6 @@ class SmscSimulator:
             if status not in _RETRY_STATUSES:
                 return status
             await self._clock.sleep(self.behaviour.receipt_retry_s)
-
-    async def _release(self, due: float) -> None:
-        """Answer the submits due at ``due`` (monotonic) once the clock gets there."""
-        try:
-            if self._timer is not None:
-                await self._timer.sleep_until(due)
-            elif (delay := due - self._clock.monotonic()) > 0:
-                await self._clock.sleep(delay)
-        finally:
-            waiting = self._due.pop(due)
-        # Not reached when cancelled (the simulator stopping): those submits stay unanswered.
-        for waiter in waiting:
-            if not waiter.done():
-                waiter.set_result(None)
 
     # --- receipts ----------------------------------------------------------------------------------
 
@@ -424,7 +485,7 @@ class _SmscHandler(BaseHandler):
         asyncio.get_running_loop().call_soon(self._smsc._bound)
         return pdu.resp(system_id=self._smsc.system_id)
 
-    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp:
+    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp | None:
         return await self._smsc.on_submit(session, pdu)
 
 

@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 from types import TracebackType
 
+from smsgate.clock import Clock
 from smsgate.protocols.smpp.codec import decode_pdu, encode_pdu
 from smsgate.protocols.smpp.framer import PduFramer
-from smsgate.protocols.smpp.pdu import Pdu
+from smsgate.protocols.smpp.handler import BaseHandler
+from smsgate.protocols.smpp.pdu import BindTransceiver, BindTransceiverResp, Pdu
+from smsgate.protocols.smpp.session import SessionSettings, SmppSession, open_session
 
 WAIT_S = 5.0  # a bound on waits for the peer, never a pause
 
@@ -63,3 +66,20 @@ async def serve_raw(
         await on_connect.put(RawPeer(reader, writer))
 
     return await asyncio.start_server(accept, "127.0.0.1", 0)
+
+
+RawSmsc = tuple[int, asyncio.Queue[RawPeer]]
+"""The ``raw_smsc`` fixture (conftest.py): its port and the connections it accepted."""
+
+
+async def connected_client(raw_smsc: RawSmsc, clock: Clock) -> tuple[SmppSession, RawPeer]:
+    """Our ESME session bound (transceiver) to the raw SMSC, and that SMSC's end of it."""
+    port, accepted = raw_smsc
+    settings = SessionSettings(enquire_link_interval_s=0, idle_timeout_s=0)
+    session = await open_session("127.0.0.1", port, BaseHandler(), clock=clock, settings=settings)
+    smsc = await asyncio.wait_for(accepted.get(), WAIT_S)
+    binding = asyncio.ensure_future(session.bind(BindTransceiver(system_id="me")))
+    request = await smsc.next_pdu()
+    await smsc.send(BindTransceiverResp(request.sequence_number, system_id="raw"))
+    await binding
+    return session, smsc

@@ -17,7 +17,6 @@ from smsgate.protocols.smpp.pdu import (
     BindReceiver,
     BindResp,
     BindTransceiver,
-    BindTransceiverResp,
     BindTransmitter,
     DeliverSm,
     DeliverSmResp,
@@ -31,7 +30,7 @@ from smsgate.protocols.smpp.pdu import (
 )
 from smsgate.protocols.smpp.session import SessionSettings, SmppSession, open_session
 from smsgate.protocols.smpp.states import BindState
-from tests.protocols.smpp.raw import WAIT_S, RawPeer, serve_raw
+from tests.protocols.smpp.raw import WAIT_S, RawPeer, RawSmsc, connected_client
 from tests.support.clock import ManualClock
 
 S = CommandStatus
@@ -250,37 +249,7 @@ async def test_idle_unbind_without_answer_closes_after_the_unbind_timeout(
     assert await peer.closed_by_peer()
 
 
-@pytest.fixture
-async def raw_smsc() -> AsyncIterator[tuple[int, asyncio.Queue[RawPeer]]]:
-    accepted: asyncio.Queue[RawPeer] = asyncio.Queue()
-    server = await serve_raw(accepted)
-    try:
-        yield server.sockets[0].getsockname()[1], accepted
-    finally:
-        server.close()
-        while not accepted.empty():
-            async with accepted.get_nowait():
-                pass
-        await server.wait_closed()
-
-
-async def connected_client(
-    raw_smsc: tuple[int, asyncio.Queue[RawPeer]], clock: ManualClock
-) -> tuple[SmppSession, RawPeer]:
-    port, accepted = raw_smsc
-    settings = SessionSettings(enquire_link_interval_s=0, idle_timeout_s=0)
-    session = await open_session("127.0.0.1", port, Esme(), clock=clock, settings=settings)
-    smsc = await asyncio.wait_for(accepted.get(), WAIT_S)
-    binding = asyncio.ensure_future(session.bind(BindTransceiver(system_id="me")))
-    request = await smsc.next_pdu()
-    await smsc.send(BindTransceiverResp(request.sequence_number, system_id="raw"))
-    await binding
-    return session, smsc
-
-
-async def test_unanswered_request_times_out(
-    raw_smsc: tuple[int, asyncio.Queue[RawPeer]], clock: ManualClock
-) -> None:
+async def test_unanswered_request_times_out(raw_smsc: RawSmsc, clock: ManualClock) -> None:
     session, smsc = await connected_client(raw_smsc, clock)
     async with smsc:
         submit = asyncio.ensure_future(session.submit_sm(SubmitSm(destination_addr="1")))
@@ -293,9 +262,7 @@ async def test_unanswered_request_times_out(
         await session.close()
 
 
-async def test_generic_nack_fails_the_request(
-    raw_smsc: tuple[int, asyncio.Queue[RawPeer]], clock: ManualClock
-) -> None:
+async def test_generic_nack_fails_the_request(raw_smsc: RawSmsc, clock: ManualClock) -> None:
     session, smsc = await connected_client(raw_smsc, clock)
     async with smsc:
         submit = asyncio.ensure_future(session.submit_sm(SubmitSm(destination_addr="1")))
@@ -307,9 +274,7 @@ async def test_generic_nack_fails_the_request(
         await session.close()
 
 
-async def test_peer_close_fails_requests_in_flight(
-    raw_smsc: tuple[int, asyncio.Queue[RawPeer]], clock: ManualClock
-) -> None:
+async def test_peer_close_fails_requests_in_flight(raw_smsc: RawSmsc, clock: ManualClock) -> None:
     session, smsc = await connected_client(raw_smsc, clock)
     submit = asyncio.ensure_future(session.submit_sm(SubmitSm(destination_addr="1")))
     await smsc.next_pdu()

@@ -6,9 +6,14 @@ the SMSC unbinds or drops the connection, enquire_link goes unanswered, a respon
 waits a jittered exponential delay (:func:`reconnect_delay`) and binds again. Nothing that was in
 flight is resent here: the sender of each submit_sm learns that it went unanswered and decides.
 
-Sending goes through a :class:`Pacer` per bind (window and TPS, ``dispatch/pacing.py``'s contract;
-``ESME_RTHROTTLED`` pauses it). A response that does not come within ``response_timeout_s`` makes the
-link suspect: the session is closed and bound again, so a hung SMSC does not hold the window.
+Sending: submit_sm wait in the bind's queue (FIFO) and go out while fewer than ``window`` are in
+flight and the bind's token bucket (its TPS, paused by ``ESME_RTHROTTLED``; ``dispatch/pacing.py``)
+gives a token. Each response frees its slot synchronously, in the session's read
+(:meth:`SmppSession.send_request`), and the next waiting submit_sm goes out in that same write: the
+window refills one loop pass after the answers arrive instead of after a task per message has woken,
+which is what a bind's rate of window ÷ RTT asks of it when the RTT is a millisecond. A response
+that does not come within ``response_timeout_s`` makes the link suspect: the session is closed and
+bound again, so a hung SMSC does not hold the window.
 """
 
 from __future__ import annotations
@@ -18,15 +23,18 @@ import contextlib
 import logging
 import random
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Protocol, TypeVar
 
 from smsgate.channels.smpp.settings import BindMode, BindSettings
 from smsgate.clock import Clock
+from smsgate.protocols.smpp.codec import encode_pdu
 from smsgate.protocols.smpp.constants import CommandStatus
 from smsgate.protocols.smpp.errors import (
     SmppDecodeError,
+    SmppEncodeError,
     SmppError,
     SmppResponseTimeout,
     SmppSessionClosed,
@@ -41,6 +49,8 @@ from smsgate.protocols.smpp.pdu import (
     DataSmResp,
     DeliverSm,
     DeliverSmResp,
+    GenericNack,
+    Response,
     SubmitSm,
     SubmitSmResp,
 )
@@ -54,11 +64,20 @@ T = TypeVar("T")
 PduReceiver = Callable[[DeliverSm | DataSm], Awaitable[None]]
 
 
-class SendPacer(Protocol):
-    """Window and rate of one bind (``dispatch/pacing.py``'s :class:`Pacer` is the one used; it is
-    passed in because channels sit below dispatch)."""
+class TokenSource(Protocol):
+    """A bind's rate (``dispatch/pacing.py``'s :class:`TokenBucket`)."""
 
-    def send_slot(self) -> AbstractAsyncContextManager[None]: ...
+    def try_acquire(self, n: int = 1) -> bool: ...
+
+    def delay_for(self, n: int) -> float: ...
+
+
+class SendPacer(Protocol):
+    """Rate and throttle backoff of one bind (``dispatch/pacing.py``'s :class:`Pacer` is the one
+    used; it is passed in because channels sit below dispatch). The bind keeps its own window."""
+
+    @property
+    def bucket(self) -> TokenSource: ...
 
     def throttled(self, backoff_s: float) -> float: ...
 
@@ -132,9 +151,11 @@ class UpstreamBind:
         self.settings = settings
         self.label = label
         self.pacer = pacer
-        self.queued = 0  # parts waiting for a window slot or a token
+        self._waiting: deque[tuple[SubmitSm, bytes, asyncio.Future[SubmitSmResp | None]]] = deque()
+        self._waker: asyncio.Task[None] | None = None  # pumps again once a token has accrued
+        self._closing: dict[SmppSession, asyncio.Task[None]] = {}
         self.session: SmppSession | None = None
-        self.in_flight = 0
+        self.in_flight = 0  # parts sent and not yet answered
         self.binds = 0  # successful binds so far
         self._clock = clock
         self._receive = receive
@@ -170,11 +191,14 @@ class UpstreamBind:
     async def stop(self) -> None:
         """Stop reconnecting, unbind (bounded by the session's unbind timeout) and close."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        waker, self._waker = self._waker, None
+        for running in (task, waker):
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
         session, self.session = self.session, None
+        self._fail_waiting()
         self._signal()
         if session is not None:
             if session.state.is_bound:
@@ -195,40 +219,106 @@ class UpstreamBind:
         """Send ``pdu`` within the bind's window and rate; its response, or None when it went
         unanswered (bind down, connection lost, timed out, unreadable answer). A generic_nack comes
         back as a response carrying its status."""
-        self.queued += 1
-        entered = False
+        if not self.up:
+            return None
         try:
-            async with self.pacer.send_slot():
-                self.queued -= 1
-                entered = True
-                return await self._send(pdu)
-        finally:
-            if not entered:
-                self.queued -= 1
+            encoded = encode_pdu(pdu)  # now, not when a slot frees: the window refills sooner
+        except SmppEncodeError as exc:
+            return SubmitSmResp(pdu.sequence_number, exc.status)
+        answer: asyncio.Future[SubmitSmResp | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((pdu, encoded, answer))
+        self._pump()
+        return await answer
 
-    async def _send(self, pdu: SubmitSm) -> SubmitSmResp | None:
+    @property
+    def queued(self) -> int:
+        """Parts waiting for a window slot or a token."""
+        return len(self._waiting)
+
+    def _pump(self) -> None:
+        """Send what waits while the window has room and tokens are there. Called on every send
+        and from every answer, so a slot freed by a response is filled in the same pass of the
+        loop as the read that brought it (no task has to wake up first)."""
+        waiting = self._waiting
         session = self.session
         if session is None or session.state not in _BOUND:
-            return None
-        self.in_flight += 1
-        try:
-            response = await session.submit_sm(pdu)
-        except SmppResponseTimeout:
+            self._fail_waiting()
+            return
+        while waiting and self.in_flight < self.settings.window:
+            pdu, encoded, answer = waiting[0]
+            if answer.done():  # its sender was cancelled while it waited
+                waiting.popleft()
+                continue
+            if not self.pacer.bucket.try_acquire():
+                self._wake_for_token()
+                return
+            waiting.popleft()
+            try:
+                session.send_request(pdu, partial(self._answered, session, pdu, answer), encoded)
+            except (SmppSessionClosed, ConnectionError):
+                answer.set_result(None)
+                self._close(session)
+                self._fail_waiting()
+                return
+            except SmppError as exc:  # not allowed in the session's state
+                answer.set_result(SubmitSmResp(pdu.sequence_number, exc.status))
+                continue
+            self.in_flight += 1
+
+    def _answered(
+        self,
+        session: SmppSession,
+        pdu: SubmitSm,
+        answer: asyncio.Future[SubmitSmResp | None],
+        outcome: Response | SmppError,
+    ) -> None:
+        self.in_flight -= 1
+        response: SubmitSmResp | None
+        if isinstance(outcome, SubmitSmResp):
+            response = outcome
+            if response.command_status == CommandStatus.ESME_ROK:
+                self.pacer.ok()
+        elif isinstance(outcome, SmppResponseTimeout):
             log.warning("%s: submit_sm unanswered; rebinding", self.label)
-            await session.close()
-            return None
-        except (SmppSessionClosed, ConnectionError):
-            await session.close()  # down until the supervisor binds again, not retried on it
-            return None
-        except SmppDecodeError:
-            return None
-        except SmppError as exc:  # generic_nack
-            return SubmitSmResp(pdu.sequence_number, exc.status)
-        finally:
-            self.in_flight -= 1
-        if response.command_status == CommandStatus.ESME_ROK:
-            self.pacer.ok()
-        return response
+            self._close(session)
+            response = None
+        elif isinstance(outcome, SmppSessionClosed):
+            self._close(session)  # down until the supervisor binds again, not retried on it
+            response = None
+        elif isinstance(outcome, SmppDecodeError):
+            response = None
+        elif isinstance(outcome, SmppError):
+            response = SubmitSmResp(pdu.sequence_number, outcome.status)
+        elif isinstance(outcome, GenericNack):
+            response = SubmitSmResp(pdu.sequence_number, outcome.command_status)
+        else:
+            response = SubmitSmResp(pdu.sequence_number, CommandStatus.ESME_RINVCMDID)
+        if not answer.done():
+            answer.set_result(response)
+        self._pump()
+
+    def _wake_for_token(self) -> None:
+        if self._waker is None or self._waker.done():
+            delay = self.pacer.bucket.delay_for(1)
+            self._waker = asyncio.create_task(self._pump_after(delay), name=f"{self.label}-rate")
+
+    async def _pump_after(self, delay: float) -> None:
+        await self._clock.sleep(delay)
+        self._waker = None
+        self._pump()
+
+    def _fail_waiting(self) -> None:
+        """The bind is down: what waits goes back unanswered (its senders decide what next)."""
+        while self._waiting:
+            *_, answer = self._waiting.popleft()
+            if not answer.done():
+                answer.set_result(None)
+
+    def _close(self, session: SmppSession) -> None:
+        if not session.closed and session not in self._closing:
+            task = asyncio.ensure_future(session.close())
+            self._closing[session] = task
+            task.add_done_callback(lambda _: self._closing.pop(session, None))
 
     def throttled(self) -> float:
         """The SMSC said slow down: pause this bind; the seconds until it sends again."""
@@ -257,6 +347,7 @@ class UpstreamBind:
                 await session.wait_closed()
             finally:
                 self.session = None
+                self._fail_waiting()
                 self._signal()
             delay = reconnect_delay(
                 0, settings.reconnect_min_s, settings.reconnect_max_s, self._rng

@@ -229,6 +229,12 @@ def encode_pdu(pdu: Pdu, sequence_number: int | None = None) -> bytes:
     return bytes(out)
 
 
+def with_sequence_number(octets: bytes, sequence_number: int) -> bytes:
+    """``octets`` of an encoded PDU with ``sequence_number`` in its header instead: a PDU encoded
+    before its turn to be sent (and numbered) goes out without being encoded again."""
+    return b"".join((octets[:12], _U32.pack(sequence_number), octets[16:]))
+
+
 def _encode_body(pdu: Pdu, body: tuple[Field, ...], out: bytearray) -> None:
     for field in body:
         value = getattr(pdu, field.name)

@@ -5,6 +5,8 @@ handler makes the decisions. Each ``handle_*`` method gets the session and a typ
 the typed response, or raises :class:`SmppError` to answer with that status (``ESME_RTHROTTLED``,
 ``ESME_RINVDSTADR`` …); any other exception is logged and answered with ``ESME_RSYSERR``. The session
 copies the request's sequence number into the response, so ``pdu.resp(...)`` or ``XxxResp()`` both do.
+A ``handle_submit_sm`` that has answered by itself (:meth:`SmppSession.answer`, for a simulator that
+times its answers to the microsecond) returns None, and the session writes nothing more.
 
 :class:`BaseHandler` answers every request with ``ESME_RINVCMDID`` ("not supported"); subclass it and
 override what you serve. A server (Role.SMSC) implements ``handle_bind`` and ``handle_submit_sm`` …; a
@@ -51,7 +53,9 @@ class SmppHandler(Protocol):
         """Authenticate; a response with status 0 binds the session, any other closes it (SMSC)."""
         ...
 
-    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp: ...
+    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp | None:
+        """The response, or None once answered with :meth:`SmppSession.answer`."""
+        ...
 
     async def handle_submit_multi(
         self, session: SmppSession, pdu: SubmitMulti
@@ -94,7 +98,7 @@ class BaseHandler:
     async def handle_bind(self, session: SmppSession, pdu: Bind) -> BindResp:
         raise SmppError(CommandStatus.ESME_RBINDFAIL, "this end accepts no binds")
 
-    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp:
+    async def handle_submit_sm(self, session: SmppSession, pdu: SubmitSm) -> SubmitSmResp | None:
         raise _unsupported("submit_sm")
 
     async def handle_submit_multi(self, session: SmppSession, pdu: SubmitMulti) -> SubmitMultiResp:

@@ -26,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from smsgate.clock import Clock
-from smsgate.protocols.smpp.codec import decode_pdu, encode_pdu
+from smsgate.protocols.smpp.codec import decode_pdu, encode_pdu, with_sequence_number
 from smsgate.protocols.smpp.constants import CommandId, CommandStatus
 from smsgate.protocols.smpp.errors import (
     SmppDecodeError,
@@ -79,6 +79,8 @@ from smsgate.protocols.smpp.window import InFlight, SequenceNumbers
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Response)
+AnswerCallback = Callable[[Response | SmppError], None]
+"""Called with a request's response (a ``generic_nack`` too) or the error that ended its wait."""
 _READ_SIZE = 65_536
 
 
@@ -100,7 +102,22 @@ class SessionSettings:
 class _Outgoing:
     request: Request  # as the caller passed it; ``sequence_number`` is the one it went out with
     sequence_number: int
-    future: asyncio.Future[Response]
+    future: asyncio.Future[Response] | None  # for :meth:`SmppSession.request`
+    on_answer: AnswerCallback | None = None  # for :meth:`SmppSession.send_request`
+
+    def settle(self, outcome: Response | SmppError) -> None:
+        """Hand over the response, or the error that ended the wait, exactly once."""
+        if self.on_answer is not None:
+            on_answer, self.on_answer = self.on_answer, None
+            try:
+                on_answer(outcome)
+            except Exception:  # the reading goes on whatever a caller's callback does
+                log.exception("smpp answer callback failed, seq=%d", self.sequence_number)
+        elif self.future is not None and not self.future.done():
+            if isinstance(outcome, SmppError):
+                self.future.set_exception(outcome)
+            else:
+                self.future.set_result(outcome)
 
 
 class SmppSession:
@@ -181,8 +198,7 @@ class SmppSession:
             return  # a second caller (often one of the tasks being cancelled) must not wait here
         self.state = BindState.CLOSED
         for outgoing in self._outgoing.clear():
-            if not outgoing.future.done():
-                outgoing.future.set_exception(SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR))
+            outgoing.settle(SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "session closed"))
         current = asyncio.current_task()
         tasks = [t for t in (*self._tasks, self._serving) if t is not None and t is not current]
         for task in tasks:
@@ -283,6 +299,45 @@ class SmppSession:
             raise SmppError(CommandStatus.ESME_RINVCMDID, f"{type(response).__name__} in reply")
         return response
 
+    def send_request(
+        self, pdu: Request, on_answer: AnswerCallback, encoded: bytes | None = None
+    ) -> int:
+        """Send ``pdu`` now with a fresh sequence number (returned) and call ``on_answer`` once,
+        synchronously, with its response or with the :class:`SmppError` that ended the wait
+        (:class:`SmppResponseTimeout`, :class:`SmppSessionClosed`, a :class:`SmppDecodeError` for an
+        unreadable answer). ``generic_nack`` and a response of the wrong type come as they are.
+
+        For a caller that keeps its own window (an upstream bind): this neither waits for a slot of
+        the session's window nor for the peer to read, so the callback can send the next request
+        the moment a response frees a slot, in the same pass of the event loop as the read that
+        brought it. ``encoded`` is ``pdu`` already encoded (``encode_pdu``, any sequence number), so
+        that the moment of sending costs no encoding. Raises what :meth:`request` raises before
+        sending (state, closed, encoding).
+        """
+        self._check_outgoing(pdu)
+        if self.closed:
+            raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "session closed")
+        sequence_number = self._sequence.next(self._outgoing)
+        if encoded is None:
+            self._queue(pdu, sequence_number)
+        elif self._writer.is_closing():
+            raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "connection closing")
+        else:
+            self.write_octets(with_sequence_number(encoded, sequence_number))
+        deadline = self._clock.monotonic() + self.settings.response_timeout_s
+        outgoing = _Outgoing(pdu, sequence_number, None, on_answer)
+        self._outgoing.add(sequence_number, outgoing, deadline)
+        return sequence_number
+
+    def answer(self, request: Request, response: Response) -> None:
+        """Answer ``request`` now, from outside the session's call of its handler (which then
+        returns None): for a handler that times its answer itself, such as the SMSC simulator
+        answering at the instant its latency ends rather than when a task gets to run. Raises
+        :class:`SmppSessionClosed` when the connection is closing."""
+        if response.sequence_number != request.sequence_number:
+            response = replace(response, sequence_number=request.sequence_number)
+        self._queue(response)
+
     def _check_outgoing(self, pdu: Request) -> None:
         if self.state is BindState.CLOSED:
             raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "session closed")
@@ -307,6 +362,9 @@ class SmppSession:
             self._framer.feed(data)
             while (frame := self._framer.next_frame()) is not None:
                 self._on_frame(frame)
+            # What the frames answered or set going at once (requests sent by answer callbacks)
+            # leaves now, in one write, rather than after the tasks they woke have run.
+            self._flush()
             # What the frames were answered at once (enquire_link, refusals) is queued; a peer that
             # does not read it is not read either.
             await self._writer.drain()
@@ -326,8 +384,8 @@ class SmppSession:
         log.warning("smpp malformed pdu from %s: %s", self.peer, exc)
         if exc.command_id & 0x80000000:
             outgoing = self._outgoing.pop(exc.sequence_number)
-            if outgoing is not None and not outgoing.future.done():
-                outgoing.future.set_exception(exc)
+            if outgoing is not None:
+                outgoing.settle(exc)
             return
         cls = PDU_CLASS_BY_ID.get(exc.command_id)
         if cls is not None and issubclass(cls, Request):
@@ -341,8 +399,8 @@ class SmppSession:
             log.info(
                 "smpp response to no request: %s seq=%d", type(pdu).__name__, pdu.sequence_number
             )
-        elif not outgoing.future.done():
-            outgoing.future.set_result(pdu)
+        else:
+            outgoing.settle(pdu)
 
     def _on_request(self, pdu: Request) -> None:
         command_id = pdu.command_id
@@ -507,14 +565,13 @@ class SmppSession:
     def tick(self, now: float) -> None:
         """Run the timers as of ``now`` (monotonic seconds); called by the session's own loop."""
         for _, outgoing in self._outgoing.overdue(now):
-            if not outgoing.future.done():
-                outgoing.future.set_exception(
-                    SmppResponseTimeout(
-                        CommandStatus.ESME_RUNKNOWNERR,
-                        f"no response to {type(outgoing.request).__name__}",
-                        sequence_number=outgoing.sequence_number,
-                    )
+            outgoing.settle(
+                SmppResponseTimeout(
+                    CommandStatus.ESME_RUNKNOWNERR,
+                    f"no response to {type(outgoing.request).__name__}",
+                    sequence_number=outgoing.sequence_number,
                 )
+            )
         if self.state in (BindState.UNBINDING, BindState.CLOSED):
             return
         silent = now - self._last_received

@@ -18,6 +18,10 @@ C = CommandId
 class Role(Enum):
     """Which end of the bind this session is."""
 
+    # Members are singletons compared by identity; hashing by identity too spares the Python-level
+    # Enum.__hash__ on every look-up of the table below (twice per PDU sent or received).
+    __hash__ = object.__hash__
+
     SMSC = "smsc"  # the server: ESMEs bind to it
     ESME = "esme"  # the client
 
@@ -27,6 +31,8 @@ class Role(Enum):
 
 
 class BindState(Enum):
+    __hash__ = object.__hash__  # as Role's
+
     OPEN = "open"  # connected, not bound
     BOUND_TX = "bound_tx"
     BOUND_RX = "bound_rx"
