@@ -53,8 +53,8 @@ async def test_kill_during_an_export_then_another_runner_takes_it_over(
         database_url,
         tmp_path,
         SMSGATE_NODE_ID="gateway",
-        SMSGATE_EXPORTS_BATCH_ROWS="200",
-        SMSGATE_EXPORTS_LEASE="2s",
+        SMSGATE_EXPORTS_BATCH_ROWS="50",  # slow enough that progress shows before the end
+        SMSGATE_EXPORTS_LEASE="1.5s",  # progress renewed every 0.5 s
         SMSGATE_EXPORTS_POLL_INTERVAL="0.1s",
     )
     cli(env, "account", "create", "alice", "--password", PASSWORD)

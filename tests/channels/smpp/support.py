@@ -12,6 +12,8 @@ from smsgate.channels.base import OutgoingMessage, Receipt
 from smsgate.channels.smpp.connector import ReceiptSink, SmppConnector
 from smsgate.channels.smpp.settings import BindSettings, ConnectorSettings
 from smsgate.dispatch.upstream import bind_pacers
+from smsgate.simulators.behaviour import Behaviour
+from smsgate.simulators.smsc import SmscSimulator
 from tests.support.clock import ManualClock
 
 
@@ -57,6 +59,21 @@ class ReceiptLog:
             self.arrived.clear()
             await self.arrived.wait()
         return self.receipts
+
+
+@asynccontextmanager
+async def slow_smsc(
+    clock: ManualClock, window: int
+) -> AsyncIterator[tuple[SmscSimulator, SmppConnector]]:
+    """The simulator answering each submit_sm after 1 s of ``clock``, and a connector bound to it
+    with one bind of ``window``: what is in flight and what waits stay put until the clock moves."""
+    async with (
+        SmscSimulator(clock, Behaviour(latency_s=1.0)) as smsc,
+        bound_connector(
+            connector_settings(smsc.port, bind={"window": window}), clock, ReceiptLog()
+        ) as connector,
+    ):
+        yield smsc, connector
 
 
 @asynccontextmanager

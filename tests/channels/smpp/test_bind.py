@@ -6,25 +6,12 @@ import asyncio
 
 from smsgate.channels.base import Accepted
 from smsgate.protocols.smpp.pdu import SubmitSm
-from smsgate.simulators.behaviour import Behaviour
-from smsgate.simulators.smsc import SmscSimulator
-from tests.channels.smpp.support import (
-    ReceiptLog,
-    bound_connector,
-    connector_settings,
-    settle,
-    sms,
-)
+from tests.channels.smpp.support import settle, slow_smsc, sms
 from tests.support.clock import ManualClock
 
 
 async def test_a_batch_larger_than_the_window_goes_out_in_order(clock: ManualClock) -> None:
-    async with (
-        SmscSimulator(clock, Behaviour(latency_s=1.0)) as smsc,
-        bound_connector(
-            connector_settings(smsc.port, bind={"window": 2}), clock, ReceiptLog()
-        ) as connector,
-    ):
+    async with slow_smsc(clock, window=2) as (smsc, connector):
         batch = [sms(n, phone=f"7916000{n:04d}") for n in range(1, 26)]
         sending = asyncio.create_task(connector.submit(batch))
         while not sending.done():
@@ -36,12 +23,7 @@ async def test_a_batch_larger_than_the_window_goes_out_in_order(clock: ManualClo
 
 
 async def test_a_sender_cancelled_while_queued_is_never_sent(clock: ManualClock) -> None:
-    async with (
-        SmscSimulator(clock, Behaviour(latency_s=1.0)) as smsc,
-        bound_connector(
-            connector_settings(smsc.port, bind={"window": 1}), clock, ReceiptLog()
-        ) as connector,
-    ):
+    async with slow_smsc(clock, window=1) as (smsc, connector):
         bind = connector.binds[0]
         first, second, third = (
             asyncio.create_task(bind.send(SubmitSm(destination_addr=str(n)))) for n in (1, 2, 3)
@@ -61,12 +43,7 @@ async def test_a_sender_cancelled_while_queued_is_never_sent(clock: ManualClock)
 async def test_what_waits_comes_back_unanswered_when_the_bind_goes_down(
     clock: ManualClock,
 ) -> None:
-    async with (
-        SmscSimulator(clock, Behaviour(latency_s=1.0)) as smsc,
-        bound_connector(
-            connector_settings(smsc.port, bind={"window": 1}), clock, ReceiptLog()
-        ) as connector,
-    ):
+    async with slow_smsc(clock, window=1) as (smsc, connector):
         bind = connector.binds[0]
         sends = [
             asyncio.create_task(bind.send(SubmitSm(destination_addr=str(n)))) for n in (1, 2, 3)

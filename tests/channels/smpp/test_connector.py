@@ -22,6 +22,7 @@ from tests.channels.smpp.support import (
     bound_connector,
     connector_settings,
     settle,
+    slow_smsc,
     sms,
 )
 from tests.support.clock import ManualClock
@@ -148,12 +149,7 @@ async def test_unsupported_and_test_messages_are_left_to_other_routes(clock: Man
 
 
 async def test_window_is_never_exceeded(clock: ManualClock) -> None:
-    async with (
-        SmscSimulator(clock, Behaviour(latency_s=1.0)) as smsc,
-        bound_connector(
-            connector_settings(smsc.port, bind={"window": 3}), clock, ReceiptLog()
-        ) as connector,
-    ):
+    async with slow_smsc(clock, window=3) as (smsc, connector):
         sending = asyncio.create_task(connector.submit([sms(n) for n in range(1, 11)]))
         await smsc.wait_received(3)
         await settle()

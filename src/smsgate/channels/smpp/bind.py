@@ -26,10 +26,10 @@ import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from smsgate.channels.smpp.settings import BindMode, BindSettings
-from smsgate.clock import Clock
+from smsgate.clock import Clock, within
 from smsgate.protocols.smpp.codec import encode_pdu
 from smsgate.protocols.smpp.constants import CommandStatus
 from smsgate.protocols.smpp.errors import (
@@ -58,7 +58,6 @@ from smsgate.protocols.smpp.session import SessionSettings, SmppSession
 from smsgate.protocols.smpp.states import BindState, Role
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Answers an SMSC request (deliver_sm / data_sm); raises SmppError to answer with its status.
 PduReceiver = Callable[[DeliverSm | DataSm], Awaitable[None]]
@@ -102,22 +101,6 @@ def reconnect_delay(failures: int, min_s: float, max_s: float, rng: random.Rando
     nodes do not reconnect in step."""
     ceiling = min(max_s, min_s * 2.0 ** min(failures, 32))
     return rng.uniform(ceiling / 2, ceiling)
-
-
-async def within(clock: Clock, seconds: float, awaitable: Awaitable[T]) -> T:
-    """``awaitable``'s result, or TimeoutError after ``seconds`` of ``clock`` (it is cancelled)."""
-    work = asyncio.ensure_future(awaitable)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait((work, timer), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-        if not work.done():
-            work.cancel()
-        await asyncio.gather(work, timer, return_exceptions=True)
-    if work.cancelled():
-        raise TimeoutError(f"no answer within {seconds} s")
-    return work.result()
 
 
 class _EsmeHandler(BaseHandler):

@@ -46,14 +46,14 @@ from smsgate.channels.base import (
     SubmitOutcome,
     TransientFailure,
 )
-from smsgate.channels.smpp.bind import PacerFactory, UpstreamBind, within
+from smsgate.channels.smpp.bind import PacerFactory, UpstreamBind
 from smsgate.channels.smpp.ids import normalise_id
 from smsgate.channels.smpp.mo import NotText, incoming_part
 from smsgate.channels.smpp.outcomes import THROTTLING, failure_for
 from smsgate.channels.smpp.parts import UnsupportedMessage, submit_pdus
 from smsgate.channels.smpp.receipts import NotAReceipt, is_receipt, receipt_of
 from smsgate.channels.smpp.settings import ConnectorSettings
-from smsgate.clock import Clock
+from smsgate.clock import Clock, within
 from smsgate.domain.codes import ErrCode, MessageStatus
 from smsgate.domain.inbound import IncomingPart
 from smsgate.protocols.smpp.constants import CommandStatus

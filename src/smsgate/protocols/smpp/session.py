@@ -28,9 +28,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TypeVar
 
-from smsgate.clock import Clock
+from smsgate.clock import Clock, within
 from smsgate.protocols.smpp.codec import decode_pdu, encode_pdu, with_sequence_number
 from smsgate.protocols.smpp.constants import CommandId, CommandStatus
 from smsgate.protocols.smpp.errors import (
@@ -79,8 +80,7 @@ from smsgate.protocols.smpp.window import InFlight, SequenceNumbers
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Response)
-AnswerCallback = Callable[[Response | SmppError], None]
-"""Called with a request's response (a ``generic_nack`` too) or the error that ended its wait."""
+AnswerCallback = Callable[[Response | SmppError], None]  # a response, or what ended the wait
 _READ_SIZE = 65_536
 
 
@@ -102,22 +102,25 @@ class SessionSettings:
 class _Outgoing:
     request: Request  # as the caller passed it; ``sequence_number`` is the one it went out with
     sequence_number: int
-    future: asyncio.Future[Response] | None  # for :meth:`SmppSession.request`
-    on_answer: AnswerCallback | None = None  # for :meth:`SmppSession.send_request`
+    on_answer: AnswerCallback | None  # None once called
 
     def settle(self, outcome: Response | SmppError) -> None:
         """Hand over the response, or the error that ended the wait, exactly once."""
-        if self.on_answer is not None:
-            on_answer, self.on_answer = self.on_answer, None
+        on_answer, self.on_answer = self.on_answer, None
+        if on_answer is not None:
             try:
                 on_answer(outcome)
             except Exception:  # the reading goes on whatever a caller's callback does
                 log.exception("smpp answer callback failed, seq=%d", self.sequence_number)
-        elif self.future is not None and not self.future.done():
-            if isinstance(outcome, SmppError):
-                self.future.set_exception(outcome)
-            else:
-                self.future.set_result(outcome)
+
+
+def _resolve(future: asyncio.Future[Response], outcome: Response | SmppError) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, SmppError):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 class SmppSession:
@@ -279,15 +282,10 @@ class SmppSession:
         """
         self._check_outgoing(pdu)
         async with self._window:
-            if self.closed:
-                raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "session closed")
-            sequence_number = self._sequence.next(self._outgoing)
             future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-            timeout = self.settings.response_timeout_s if timeout_s is None else timeout_s
-            deadline = self._clock.monotonic() + timeout
-            self._outgoing.add(sequence_number, _Outgoing(pdu, sequence_number, future), deadline)
+            sequence_number = self.send_request(pdu, partial(_resolve, future), timeout_s=timeout_s)
             try:
-                await self._send(pdu, sequence_number)
+                await self._writer.drain()
                 response = await future
             finally:
                 self._outgoing.pop(sequence_number)
@@ -300,20 +298,18 @@ class SmppSession:
         return response
 
     def send_request(
-        self, pdu: Request, on_answer: AnswerCallback, encoded: bytes | None = None
+        self,
+        pdu: Request,
+        on_answer: AnswerCallback,
+        encoded: bytes | None = None,
+        *,
+        timeout_s: float | None = None,
     ) -> int:
-        """Send ``pdu`` now with a fresh sequence number (returned) and call ``on_answer`` once,
-        synchronously, with its response or with the :class:`SmppError` that ended the wait
-        (:class:`SmppResponseTimeout`, :class:`SmppSessionClosed`, a :class:`SmppDecodeError` for an
-        unreadable answer). ``generic_nack`` and a response of the wrong type come as they are.
-
-        For a caller that keeps its own window (an upstream bind): this neither waits for a slot of
-        the session's window nor for the peer to read, so the callback can send the next request
-        the moment a response frees a slot, in the same pass of the event loop as the read that
-        brought it. ``encoded`` is ``pdu`` already encoded (``encode_pdu``, any sequence number), so
-        that the moment of sending costs no encoding. Raises what :meth:`request` raises before
-        sending (state, closed, encoding).
-        """
+        """Send ``pdu`` now (its sequence number is returned); ``on_answer`` is called once, from
+        the read that brings the response (``generic_nack`` too), or with the :class:`SmppError`
+        that ended the wait. No window slot or drain is waited for: a caller with its own window
+        (an upstream bind) sends the next request from the callback, in the same pass of the loop.
+        ``encoded`` is ``pdu`` encoded beforehand (any sequence number)."""
         self._check_outgoing(pdu)
         if self.closed:
             raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "session closed")
@@ -324,16 +320,14 @@ class SmppSession:
             raise SmppSessionClosed(CommandStatus.ESME_RUNKNOWNERR, "connection closing")
         else:
             self.write_octets(with_sequence_number(encoded, sequence_number))
-        deadline = self._clock.monotonic() + self.settings.response_timeout_s
-        outgoing = _Outgoing(pdu, sequence_number, None, on_answer)
-        self._outgoing.add(sequence_number, outgoing, deadline)
+        timeout = self.settings.response_timeout_s if timeout_s is None else timeout_s
+        outgoing = _Outgoing(pdu, sequence_number, on_answer)
+        self._outgoing.add(sequence_number, outgoing, self._clock.monotonic() + timeout)
         return sequence_number
 
     def answer(self, request: Request, response: Response) -> None:
-        """Answer ``request`` now, from outside the session's call of its handler (which then
-        returns None): for a handler that times its answer itself, such as the SMSC simulator
-        answering at the instant its latency ends rather than when a task gets to run. Raises
-        :class:`SmppSessionClosed` when the connection is closing."""
+        """Answer ``request`` now, from outside its handler (which then returns None): for one that
+        times its answer itself, as the SMSC simulator does. SmppSessionClosed when closing."""
         if response.sequence_number != request.sequence_number:
             response = replace(response, sequence_number=request.sequence_number)
         self._queue(response)
@@ -362,11 +356,10 @@ class SmppSession:
             self._framer.feed(data)
             while (frame := self._framer.next_frame()) is not None:
                 self._on_frame(frame)
-            # What the frames answered or set going at once (requests sent by answer callbacks)
-            # leaves now, in one write, rather than after the tasks they woke have run.
+            # What the frames answered or set going at once (enquire_link_resp, refusals, requests
+            # sent by answer callbacks) leaves now, in one write, before the tasks they woke run;
+            # a peer that does not read it is not read either.
             self._flush()
-            # What the frames were answered at once (enquire_link, refusals) is queued; a peer that
-            # does not read it is not read either.
             await self._writer.drain()
 
     def _on_frame(self, frame: bytes) -> None:
@@ -494,7 +487,8 @@ class SmppSession:
         # Answer what is still being handled before unbind_resp, within the unbind timeout.
         pending = list(self._handling)
         if pending:
-            await self._within(self.settings.unbind_timeout_s, asyncio.wait(pending))
+            with contextlib.suppress(TimeoutError):
+                await within(self._clock, self.settings.unbind_timeout_s, asyncio.wait(pending))
         with contextlib.suppress(ConnectionError):
             await self._send(UnbindResp(pdu.sequence_number))
         await self.close()
@@ -545,17 +539,6 @@ class SmppSession:
         exc = None if task.cancelled() else task.exception()
         if exc is not None and not isinstance(exc, (ConnectionError, SmppSessionClosed)):
             log.error("smpp session task failed", exc_info=exc)
-
-    async def _within(self, seconds: float, awaitable: Awaitable[object]) -> None:
-        """Await ``awaitable`` for at most ``seconds`` of the session's clock."""
-        work = asyncio.ensure_future(awaitable)
-        timer = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait((work, timer), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (work, timer):
-                task.cancel()
-            await asyncio.gather(work, timer, return_exceptions=True)
 
     async def _tick_loop(self) -> None:
         while not self.closed:
