@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsgate.dispatch.pacing import Pacer, ThrottleBackoff, TokenBucket, Window
+from smsgate.dispatch.pacing import Pacer, ThrottleBackoff, TokenBucket
 from tests.support.clock import ManualClock
 
 
@@ -286,107 +286,6 @@ def test_no_interval_ever_gets_more_than_burst_plus_rate_times_its_length(
         assert sum(n for t, n in done if t <= a) <= burst + rate * a + slack
 
 
-# --- Window ------------------------------------------------------------------------------------
-
-
-async def test_a_window_of_three_admits_three_and_the_fourth_waits_for_a_release() -> None:
-    window = Window(3)
-    for _ in range(3):
-        await window.acquire()
-    assert window.in_flight == 3
-    fourth = asyncio.create_task(window.acquire())
-    await settle()
-    assert not fourth.done()
-    assert window.waiting == 1
-    window.release()
-    await fourth
-    assert window.in_flight == 3
-    assert window.waiting == 0
-
-
-async def test_window_waiters_are_admitted_in_arrival_order() -> None:
-    window = Window(1)
-    admitted: list[int] = []
-
-    async def sender(i: int) -> None:
-        async with window.slot():
-            admitted.append(i)
-
-    await window.acquire()
-    async with asyncio.TaskGroup() as tg:
-        for i in range(5):
-            tg.create_task(sender(i))
-        await settle()
-        assert not window.try_acquire()
-        window.release()
-    assert admitted == list(range(5))
-    assert window.in_flight == 0
-
-
-async def test_a_released_slot_goes_to_the_waiter_not_to_a_newcomer() -> None:
-    window = Window(1)
-    await window.acquire()
-    waiter = asyncio.create_task(window.acquire())
-    await settle()
-    window.release()
-    assert not window.try_acquire()
-    await waiter
-    assert window.in_flight == 1
-
-
-async def test_a_slot_is_released_when_the_body_raises() -> None:
-    window = Window(2)
-    with pytest.raises(LookupError):
-        async with window.slot():
-            assert window.in_flight == 1
-            raise LookupError
-    assert window.in_flight == 0
-
-
-async def test_releasing_more_than_was_acquired_raises() -> None:
-    window = Window(2)
-    with pytest.raises(RuntimeError):
-        window.release()
-    await window.acquire()
-    window.release()
-    with pytest.raises(RuntimeError):
-        window.release()
-
-
-async def test_a_cancelled_waiter_takes_no_slot() -> None:
-    window = Window(1)
-    await window.acquire()
-    cancelled = asyncio.create_task(window.acquire())
-    patient = asyncio.create_task(window.acquire())
-    await settle()
-    cancelled.cancel()
-    window.release()
-    await patient
-    assert cancelled.cancelled()
-    assert window.in_flight == 1
-    window.release()
-    assert window.in_flight == 0
-
-
-async def test_a_waiter_cancelled_as_its_slot_arrives_passes_the_slot_on() -> None:
-    window = Window(1)
-    await window.acquire()
-    unlucky = asyncio.create_task(window.acquire())
-    patient = asyncio.create_task(window.acquire())
-    await settle()
-    window.release()  # hands the slot to `unlucky`, which is cancelled before it resumes
-    unlucky.cancel()
-    await patient
-    assert unlucky.cancelled()
-    assert window.in_flight == 1
-
-
-@pytest.mark.parametrize("size", [0, -1])
-def test_a_window_must_have_room(size: int) -> None:
-    with pytest.raises(ValueError):
-        Window(size)
-
-
 # --- ThrottleBackoff ---------------------------------------------------------------------------
 
 
@@ -425,63 +324,19 @@ def test_a_cap_must_be_positive(cap: float) -> None:
 
 
 # --- Pacer -------------------------------------------------------------------------------------
-
-
-async def send(pacer: Pacer, clock: ManualClock, start: float, release: asyncio.Event) -> float:
-    """Take a send slot, note when, and hold the slot until ``release`` is set."""
-    async with pacer.send_slot():
-        admitted = clock.monotonic() - start
-        await release.wait()
-    return admitted
-
-
-async def test_the_pacer_enforces_both_the_window_and_the_rate(clock: ManualClock) -> None:
-    pacer = Pacer(tps=10, window=2, clock=clock)
-    start = clock.monotonic()
-    answered = [asyncio.Event() for _ in range(4)]
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(send(pacer, clock, start, event)) for event in answered]
-        await settle()
-        await advance_in_steps(clock, 0.1, 5)
-        assert [task.done() for task in tasks] == [False] * 4
-        assert pacer.window.in_flight == 2
-        answered[0].set()  # the first response frees a slot at 0.5; a token is waiting
-        await settle()
-        answered[1].set()
-        await advance_in_steps(clock, 0.05, 2)  # that slot's send still waits for the rate
-        for event in answered[2:]:
-            event.set()
-    assert [task.result() for task in tasks] == pytest.approx([0.0, 0.1, 0.5, 0.6])
-
-
-async def test_a_send_waiting_for_the_window_holds_no_token(clock: ManualClock) -> None:
-    pacer = Pacer(tps=10, window=1, clock=clock)
-    start = clock.monotonic()
-    first_answered, second_answered = asyncio.Event(), asyncio.Event()
-    async with asyncio.TaskGroup() as tg:
-        first = tg.create_task(send(pacer, clock, start, first_answered))
-        second = tg.create_task(send(pacer, clock, start, second_answered))
-        await settle()
-        await advance_in_steps(clock, 0.1, 3)
-        assert pacer.bucket.waiting == 0
-        first_answered.set()
-        second_answered.set()
-    assert (first.result(), second.result()) == pytest.approx((0.0, 0.3))
-    assert pacer.window.in_flight == 0
+# Window and rate together are the bind's: tests/channels/smpp/test_bind.py.
 
 
 async def test_throttling_pauses_sending_and_doubles_until_ok(clock: ManualClock) -> None:
-    pacer = Pacer(tps=100, window=10, clock=clock, backoff=ThrottleBackoff(cap_s=5))
+    pacer = Pacer(tps=100, clock=clock, backoff=ThrottleBackoff(cap_s=5))
     start = clock.monotonic()
-    never = asyncio.Event()
-    never.set()
     assert pacer.throttled(1.0) == 1.0
     assert pacer.throttled(1.0) == 1.0  # the rest of the window's answers: no escalation
     async with asyncio.TaskGroup() as tg:
-        resumed = tg.create_task(send(pacer, clock, start, never))
+        resumed = tg.create_task(pacer.bucket.acquire())
         await settle()
         await advance_in_steps(clock, 0.5, 2)
-    assert resumed.result() == pytest.approx(1.0)
+    assert resumed.done() and clock.monotonic() - start == pytest.approx(1.0)
     delays = []
     for _ in range(4):
         delays.append(pacer.throttled(1.0))
@@ -492,7 +347,7 @@ async def test_throttling_pauses_sending_and_doubles_until_ok(clock: ManualClock
 
 
 async def test_ok_does_not_lift_a_running_pause(clock: ManualClock) -> None:
-    pacer = Pacer(tps=0, window=1, clock=clock)
+    pacer = Pacer(tps=0, clock=clock)
     start = clock.monotonic()
     pacer.throttled(2.0)
     pacer.ok()

@@ -1,21 +1,18 @@
-"""Per-connector pacing: messages per second, messages in flight, and backing off when throttled.
+"""Pacing: messages per second, and backing off when throttled.
 
 Issue 4: "maximum messages per second and maximum in flight (window); both enforced without busy
 waiting". A bind's rate is about window ÷ round-trip time, capped by the contracted TPS
-(field-notes.md, "Throughput is set by the SMPP window"), so a :class:`Pacer` holds a :class:`Window`
-and a :class:`TokenBucket`; ``ESME_RTHROTTLED`` pauses the bucket for a :class:`ThrottleBackoff` delay.
-Nothing polls: the bucket sleeps on the injected ``Clock`` for exactly the time until its tokens
-accrue, and the window waits on futures that a release resolves.
+(field-notes.md, "Throughput is set by the SMPP window"): the window is the bind's own
+(``channels/smpp/bind.py``; the dispatcher's hand-over limit is ``connectors.py``'s), the rate a
+:class:`TokenBucket`, which a :class:`Pacer` pauses for a :class:`ThrottleBackoff` delay on
+``ESME_RTHROTTLED``. Nothing polls: the bucket sleeps on the injected ``Clock`` for exactly the time
+until its tokens accrue.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 
 from smsgate.clock import Clock
@@ -166,73 +163,6 @@ class TokenBucket:
             self._zero_at = reservation.zero_before
 
 
-class Window:
-    """At most ``size`` requests in flight (SMPP's "window"); waiters are admitted in FIFO order.
-
-    A release hands its slot straight to the longest waiter, so a newcomer can never take a slot
-    that someone is already queued for. Waiting is on asyncio futures, never on the clock.
-    """
-
-    def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ValueError(f"window size must be at least 1, not {size}")
-        self._size = size
-        self._in_flight = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    @property
-    def in_flight(self) -> int:
-        """Slots held (including any just handed to a waiter that has not resumed yet)."""
-        return self._in_flight
-
-    @property
-    def waiting(self) -> int:
-        return len(self._waiters)
-
-    async def acquire(self) -> None:
-        """Take a slot, waiting behind earlier acquirers until one is released."""
-        if self.try_acquire():
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # the slot arrived together with the cancellation: pass it on
-            else:
-                with contextlib.suppress(ValueError):  # a release may have skipped it already
-                    self._waiters.remove(future)
-            raise
-
-    def try_acquire(self) -> bool:
-        """Take a slot if one is free and nobody is queued for it; never waits."""
-        if self._waiters or self._in_flight >= self._size:
-            return False
-        self._in_flight += 1
-        return True
-
-    def release(self) -> None:
-        """Give a slot back; raises ``RuntimeError`` when none is held."""
-        if self._in_flight == 0:
-            raise RuntimeError("Window.release() without a matching acquire()")
-        while self._waiters:
-            future = self._waiters.popleft()
-            if not future.done():  # cancelled waiters are skipped; their tasks clean up
-                future.set_result(None)  # the slot moves over; in_flight is unchanged
-                return
-        self._in_flight -= 1
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold a slot for the body of ``async with``."""
-        await self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
-
-
 @dataclass(frozen=True, slots=True)
 class ThrottleBackoff:
     """How long to stop sending after ``ESME_RTHROTTLED`` (SMPP 3.4 §5.1.3); pure, time passed in.
@@ -270,10 +200,10 @@ class ThrottleBackoff:
 
 
 class Pacer:
-    """One connector's (bind's) pacing: ``window`` in flight and ``tps`` sends per second.
+    """One bind's pacing: ``tps`` sends per second, paused and backed off when the SMSC throttles.
 
-    :meth:`send_slot` admits a send only when both allow it, taking the window slot first and then
-    the token, so a message never holds a token while it waits for the window. ``tps`` ≤ 0 or
+    The bind takes a token from :attr:`bucket` only once its window has room (``channels/smpp/bind.py``
+    keeps the window), so a message never holds a token while it waits for a slot. ``tps`` ≤ 0 or
     infinite means no rate limit. The default burst of 1 allows at most ``tps`` sends in any
     half-open second, whichever second the operator counts.
     """
@@ -281,7 +211,6 @@ class Pacer:
     def __init__(
         self,
         tps: float,
-        window: int,
         clock: Clock,
         *,
         burst: int = 1,
@@ -289,32 +218,11 @@ class Pacer:
     ) -> None:
         self._clock = clock
         self._bucket = TokenBucket(tps, burst, clock)
-        self._window = Window(window)
         self._backoff = backoff if backoff is not None else ThrottleBackoff()
-        self._slot = _SendSlot(self)
 
     @property
     def bucket(self) -> TokenBucket:
         return self._bucket
-
-    @property
-    def window(self) -> Window:
-        return self._window
-
-    def send_slot(self) -> AbstractAsyncContextManager[None]:
-        """Wait for a window slot, then a token; hold the slot until the ``async with`` body ends.
-
-        The body should last until the ``submit_sm_resp`` arrives (or its wait times out)."""
-        return self._slot
-
-    async def _enter(self) -> None:
-        window = self._window
-        await window.acquire()
-        try:
-            await self._bucket.acquire()
-        except BaseException:
-            window.release()
-            raise
 
     def throttled(self, backoff_s: float) -> float:
         """React to ``ESME_RTHROTTLED``: pause sending; returns the seconds until it resumes.
@@ -330,18 +238,3 @@ class Pacer:
         """A message was accepted: the next throttle starts from the base delay (a running pause
         stays; the answer may be to a message sent before it)."""
         self._backoff = self._backoff.on_ok()
-
-
-class _SendSlot(AbstractAsyncContextManager[None]):
-    """:meth:`Pacer.send_slot` without a generator per send (one per pacer; it keeps no state)."""
-
-    __slots__ = ("_pacer",)
-
-    def __init__(self, pacer: Pacer) -> None:
-        self._pacer = pacer
-
-    async def __aenter__(self) -> None:
-        await self._pacer._enter()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._pacer.window.release()

@@ -1,7 +1,7 @@
 """Dispatch-side pieces of upstream SMPP connectors (issue 5): their pacers and their limits.
 
 Channels sit below dispatch, so an :class:`SmppConnector` is handed a factory for its binds' pacers
-(``dispatch/pacing.py``'s :class:`Pacer`: window, TPS, throttle backoff) rather than importing it.
+(``dispatch/pacing.py``'s :class:`Pacer`: TPS and throttle backoff) rather than importing it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ HANDOVER_WINDOWS = 20
 
 
 def bind_pacers(clock: Clock) -> PacerFactory:
-    """Pacers for binds: ``window`` in flight, ``tps`` a second, throttles backing off to the cap."""
+    """Pacers for binds: ``tps`` a second, throttles backing off to the cap (the window is the
+    bind's own)."""
 
     def make(settings: BindSettings) -> Pacer:
         return Pacer(
-            settings.tps,
-            settings.window,
-            clock,
-            backoff=ThrottleBackoff(cap_s=settings.throttle_backoff_max_s),
+            settings.tps, clock, backoff=ThrottleBackoff(cap_s=settings.throttle_backoff_max_s)
         )
 
     return make

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from smsgate.channels.base import Accepted
 from smsgate.protocols.smpp.pdu import SubmitSm
-from tests.channels.smpp.support import settle, slow_smsc, sms
+from smsgate.simulators.behaviour import Behaviour
+from smsgate.simulators.smsc import SmscSimulator
+from tests.channels.smpp.support import (
+    ReceiptLog,
+    bound_connector,
+    connector_settings,
+    settle,
+    slow_smsc,
+    sms,
+)
 from tests.support.clock import ManualClock
 
 
@@ -55,3 +66,26 @@ async def test_what_waits_comes_back_unanswered_when_the_bind_goes_down(
         assert bind.in_flight == 0 and bind.queued == 0
         assert smsc.received == 1
         assert await bind.send(SubmitSm(destination_addr="4")) is None  # down until it rebinds
+
+
+async def test_the_window_and_the_rate_hold_together(clock: ManualClock) -> None:
+    """Window 2, 8 a second, answers after 0.5 s: two go at 0 and 0.125 (the rate), the next two
+    only as answers free their slots (0.5 and 0.625), never earlier for having waited. (Steps of
+    1/16 s, which floats hold exactly.)"""
+    async with (
+        SmscSimulator(clock, Behaviour(latency_s=0.5)) as smsc,
+        bound_connector(
+            connector_settings(smsc.port, bind={"window": 2, "tps": 8.0}), clock, ReceiptLog()
+        ) as connector,
+    ):
+        start = clock.monotonic()
+        sending = asyncio.create_task(connector.submit([sms(n) for n in range(1, 5)]))
+        await settle()
+        while not sending.done():
+            await clock.advance(0.0625)
+            await settle()
+        assert all(isinstance(outcome, Accepted) for outcome in sending.result())
+        assert connector.binds[0].pacer.bucket.waiting == 0
+    arrivals = [at - start for at in smsc.arrivals]
+    assert arrivals == pytest.approx([0.0, 0.125, 0.5, 0.625], abs=1e-6)
+    assert smsc.max_in_flight == 2
