@@ -11,6 +11,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -20,6 +21,7 @@ import smsgate
 from smsgate.channels.base import Channel, Receipt
 from smsgate.channels.email import NAME as EMAIL
 from smsgate.channels.email import EmailChannel
+from smsgate.channels.file_fetch import fetch_file
 from smsgate.channels.simulator import NAME as SIMULATOR
 from smsgate.channels.simulator import SimulatorChannel, SimulatorSettings
 from smsgate.channels.simulator_log import HandoverLog
@@ -190,7 +192,16 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
                 callbacks=CallbackService(db, writer, clock, settings.callbacks),
                 monitoring=MonitoringService(db, writer, sending, clock),
                 attachments=AttachmentService(
-                    db, writer, clock, max_bytes=settings.email.max_attachments
+                    db,
+                    writer,
+                    clock,
+                    max_bytes=settings.email.max_attachments,
+                    fetch=partial(
+                        fetch_file,
+                        max_bytes=settings.email.max_attachments,
+                        timeout_s=float(settings.email.fileurl_timeout),
+                        allow_private_networks=settings.email.fileurl_allow_private_networks,
+                    ),
                 ),
                 email_opens=EmailOpenService(writer, clock, secret=settings.email.track_secret),
                 inbound_numbers=InboundNumberService(db, writer, clock),  # receive_phones.php

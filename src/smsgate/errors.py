@@ -56,3 +56,7 @@ class RequestError(SmsgateError):
 
 class StorageError(SmsgateError):
     """The store is unavailable or a write could not be committed; nothing was acknowledged."""
+
+
+class FileUnavailable(SmsgateError):
+    """A file named by URL (send.php ``fileurl``) that cannot be attached; the message says why."""

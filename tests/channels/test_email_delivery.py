@@ -3,28 +3,39 @@ SMTP relay (aiosmtpd on 127.0.0.1) → status.php, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from smsgate.channels.email import EmailChannel
-from smsgate.config import EmailSettings, Seconds
+from smsgate.config import EmailSettings, Seconds, Settings
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.services.container import Services
 from smsgate.store.schema import events, mail_attachments, messages
-from tests.conftest import table_count
+from tests.conftest import make_settings, table_count
 from tests.peers.smtp_relay import SmtpRelay
 from tests.support.clock import ManualClock
+from tests.support.scripted_http import ScriptedServer, reply
 
 PASSWORD = "password-1"
 SENDER = "shop@example.ru"
 SUBJECT = "Счёт за ноябрь"
 BODY = "Здравствуйте! Счёт во вложении."
 PDF = b"%PDF-1.4 " + bytes(range(256)) * 4
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """As everywhere, but fileurl may reach 127.0.0.1, where the tests serve their files."""
+    base = make_settings(database_url, tmp_path)
+    email = dataclasses.replace(base.email, fileurl_allow_private_networks=True)
+    return dataclasses.replace(base, email=email)
 
 
 @pytest.fixture
@@ -258,3 +269,38 @@ async def test_attachment_rows_belong_to_the_sending_account(
     async with services.db.read() as conn:
         owner = (await conn.execute(select(mail_attachments.c.account_id))).scalar_one()
     assert owner == account.id
+
+
+# --- fileurl (channels/file_fetch.py) -------------------------------------------------------------
+
+
+async def test_a_mail_carries_the_file_at_its_fileurl(
+    services: Services,
+    client: httpx.AsyncClient,
+    relay: SmtpRelay,
+    dispatcher: Dispatcher,
+    alice: str,
+) -> None:
+    await relay.start()
+    answer = reply("200 OK", PDF, "Content-Type: application/pdf")
+    async with ScriptedServer(lambda n, r: answer) as server:
+        sent = await send_mail(client, fileurl=f"http://127.0.0.1:{server.port}/invoice.pdf")
+    assert "error" not in sent, sent
+    await dispatcher.run_until_idle()
+    assert await status(client, sent, "ivan@example.ru") == (1, 0)
+    [received] = relay.received
+    [attachment] = received.parsed().iter_attachments()
+    assert attachment.get_filename() == "invoice.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == PDF
+
+
+async def test_an_unreachable_fileurl_is_error_1_and_stores_nothing(
+    services: Services, client: httpx.AsyncClient, alice: str
+) -> None:
+    async with ScriptedServer(lambda n, r: reply("404 Not Found", b"")) as server:
+        sent = await send_mail(client, fileurl=f"http://127.0.0.1:{server.port}/gone.pdf")
+    assert sent["error_code"] == 1, sent
+    assert await table_count(services, "messages") == 0
+    assert await table_count(services, "mail_attachments") == 0
+    assert (await services.accounts.get("alice")).balance == Decimal("100")

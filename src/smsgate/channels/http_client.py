@@ -1,4 +1,5 @@
-"""A lean HTTP/1.1 client for callbacks: POSTs over kept-alive connections, pooled per origin.
+"""A lean HTTP/1.1 client for callbacks (POSTs over kept-alive connections, pooled per origin) and
+for the files send.php fetches by URL (``channels/file_fetch.py``).
 
 Why not httpx: its per-request cost (request and response models, httpcore's pool and anyio
 streams, h11) is about 1 ms of CPU, which caps one process at a few hundred callbacks a second
@@ -214,7 +215,7 @@ class _Connection(asyncio.Protocol):
 
 
 class KeepAliveClient:
-    """POSTs with keep-alive connections per origin; an async context manager that closes them."""
+    """Requests over keep-alive connections per origin; an async context manager that closes them."""
 
     def __init__(
         self,
@@ -258,6 +259,15 @@ class KeepAliveClient:
 
     async def post(self, url: str, headers: Sequence[tuple[str, str]], body: bytes) -> Response:
         """POST ``body`` to ``url``; the response (any status) or an HttpClientError."""
+        return await self._request("POST", url, headers, body)
+
+    async def get(self, url: str, headers: Sequence[tuple[str, str]] = ()) -> Response:
+        """GET ``url``; the response (any status) or an HttpClientError."""
+        return await self._request("GET", url, headers, b"")
+
+    async def _request(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> Response:
         target = self._targets.get(url)
         if target is None:
             target = parse_target(url)
@@ -267,7 +277,7 @@ class KeepAliveClient:
         if target.authorization is not None:
             headers = [*headers, ("Authorization", target.authorization)]
         try:
-            request = request_bytes("POST", target.path, target.host_header, headers, body)
+            request = request_bytes(method, target.path, target.host_header, headers, body)
         except ValueError as exc:
             raise InvalidUrl(str(exc)) from exc
         connection, reused = await self._checkout(target)

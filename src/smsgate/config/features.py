@@ -155,7 +155,9 @@ class EmailSettings:
     connection is left alone before the next hand-over tries it again. Open tracking (an opened
     HTML mail → status 2) is on when ``track_url`` (the public base URL of the HTTP listener) and
     ``track_secret`` (shared by every node) are both set. ``max_attachments`` caps the octets of
-    the files attached to one send.php request.
+    the files attached to one send.php request, those fetched from ``fileurl`` included: each
+    fetch has ``fileurl_timeout`` and may reach private networks only with
+    ``fileurl_allow_private_networks`` (channels/file_fetch.py).
     """
 
     host: str = ""
@@ -177,6 +179,8 @@ class EmailSettings:
     track_url: str = ""
     track_secret: str = ""
     max_attachments: int = 5 * 1024 * 1024
+    fileurl_timeout: Seconds = Seconds(10)
+    fileurl_allow_private_networks: bool = False
 
 
 # --- end e-mail channel ---

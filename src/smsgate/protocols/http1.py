@@ -1,9 +1,9 @@
 """HTTP/1.1 for the callback client, sans I/O: a request's bytes and a response parser (RFC 9112).
 
-:func:`request_bytes` builds a POST with a Content-Length body. :class:`ResponseParser` is a thin
-adapter over ``httptools.HttpResponseParser`` (llhttp, the parser Node.js uses): it takes the bytes
-that come back in chunks of any size and yields the status, the headers and at most ``keep`` octets
-of the body. llhttp does the grammar and the framing (Content-Length, chunked, interim 1xx
+:func:`request_bytes` builds a request (a POST with its body, or a GET). :class:`ResponseParser`
+is a thin adapter over ``httptools.HttpResponseParser`` (llhttp, the parser Node.js uses): it takes
+the bytes that come back in chunks of any size and yields the status, the headers and at most
+``keep`` octets of the body. llhttp does the grammar and the framing (Content-Length, chunked, interim 1xx
 responses, no body for 204 and 304) and says whether the connection may be kept; this module adds
 what llhttp leaves to its caller:
 
@@ -57,14 +57,16 @@ class Response:
 def request_bytes(
     method: str, target: str, host: str, headers: Sequence[tuple[str, str]], body: bytes
 ) -> bytes:
-    """The request line, ``Host``, the given headers, ``Content-Length`` and the body.
+    """The request line, ``Host``, the given headers, ``Content-Length`` and the body (a GET
+    without a body goes without Content-Length, RFC 9110 §8.6).
 
     ``target`` must already be percent-encoded ASCII. A CR, LF or NUL in any part is a ValueError
     (no header injection through a stored URL or a value).
     """
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     lines += [f"{name}: {value}" for name, value in headers]
-    lines.append(f"Content-Length: {len(body)}")
+    if body or method != "GET":
+        lines.append(f"Content-Length: {len(body)}")
     if _FORBIDDEN_IN_HEADERS.search("".join(lines)) or " " in target:
         raise ValueError("CR, LF, NUL or space in the request line or a header")
     return "\r\n".join(lines).encode("ascii") + b"\r\n\r\n" + body

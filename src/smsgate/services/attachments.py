@@ -1,5 +1,6 @@
 """Attachments of e-mail sends (issue 9, http-api.md §2.1 ``mail=1``): files of a multipart send.php
-request, stored durably before the messages that name them (domain/email_delivery.py).
+request or fetched from its ``fileurl``, stored durably before the messages that name them
+(domain/email_delivery.py).
 
 A request's files are checked here: each must be non-empty, with a file name (≤ 255 characters, no
 path) and a MIME type of the form ``type/subtype`` (anything else is sent as
@@ -10,14 +11,14 @@ violation is request error 1.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate.clock import Clock
 from smsgate.domain.codes import RequestErrorCode
 from smsgate.domain.email_delivery import MailAttachment
-from smsgate.errors import RequestError
+from smsgate.errors import FileUnavailable, RequestError
 from smsgate.store.db import Database
 from smsgate.store.repos import attachments as repo
 from smsgate.store.repos.accounts import AccountRecord
@@ -48,14 +49,35 @@ def checked(files: Sequence[MailAttachment], max_bytes: int) -> list[MailAttachm
     return result
 
 
+FileFetcher = Callable[[str], Awaitable[MailAttachment]]
+"""Fetches the file at a URL; raises FileUnavailable (``channels/file_fetch.py`` is the one)."""
+
+
 class AttachmentService:
     def __init__(
-        self, db: Database, writer: GroupCommitWriter, clock: Clock, *, max_bytes: int
+        self,
+        db: Database,
+        writer: GroupCommitWriter,
+        clock: Clock,
+        *,
+        max_bytes: int,
+        fetch: FileFetcher | None = None,
     ) -> None:
         self._db = db
         self._writer = writer
         self._clock = clock
+        self._fetch = fetch
         self.max_bytes = max_bytes
+
+    async def fetch(self, url: str) -> MailAttachment:
+        """The file at ``url`` (send.php ``fileurl``); RequestError (error 1) when it cannot be had:
+        unreachable, not 2xx, under 101 octets or over the attachment limit."""
+        if self._fetch is None:
+            raise RequestError(RequestErrorCode.PARAMETERS, "fileurl cannot be fetched here")
+        try:
+            return await self._fetch(url)
+        except FileUnavailable as exc:
+            raise RequestError(RequestErrorCode.PARAMETERS, str(exc)) from exc
 
     async def store(self, account: AccountRecord, files: Sequence[MailAttachment]) -> list[int]:
         """Check and store ``files`` of ``account``'s request; their ids, committed."""

@@ -146,8 +146,10 @@ async def handle(ctx: CompatContext) -> Reply:
         fingerprint=request_fingerprint(ctx.path, _fingerprinted(params, files)),
         ip=ctx.ip,
     )
-    if files and cost is not CostMode.PRICE:
-        request = await _with_attachments(ctx, request, options, files)
+    if cost is not CostMode.PRICE:
+        files += await _fetched_files(ctx, request)
+        if files:
+            request = await _with_attachments(ctx, request, options, files)
     result = await ctx.services.sending.send(ctx.account, request, options)
     if cost is CostMode.PRICE:
         # Limits come after validation (http-api.md §1.7); a price-only request stores nothing.
@@ -161,18 +163,30 @@ async def handle(ctx: CompatContext) -> Reply:
 # --- e-mail attachments (issue 9) ---
 
 
-def _mail_files(ctx: CompatContext, request: SendRequest) -> list[MailAttachment]:
-    """The files of a multipart ``mail=1`` request (or one whose text starts with ``__MAIL__``);
-    other message types do not take uploaded files."""
-    if not ctx.params.files:
-        return []
+def _is_mail(request: SendRequest) -> bool:
+    """``mail=1`` (or a text starting with ``__MAIL__``); False when the type is contradictory
+    (the send reports that)."""
     try:
         msg_type, _ = resolve_type(request.msg_type, request.mes)
     except ValueError:
-        return []  # the send reports the contradiction
-    if msg_type != MessageType.MAIL:
+        return False
+    return msg_type == MessageType.MAIL
+
+
+def _mail_files(ctx: CompatContext, request: SendRequest) -> list[MailAttachment]:
+    """The files of a multipart mail request; other message types do not take uploaded files."""
+    if not ctx.params.files or not _is_mail(request):
         return []
     return [MailAttachment(f.filename, f.content_type, f.data) for f in ctx.params.files]
+
+
+async def _fetched_files(ctx: CompatContext, request: SendRequest) -> list[MailAttachment]:
+    """The file at a mail request's ``fileurl``, fetched now (error 1 when it cannot be had). For
+    mms and call, channels not built yet, ``fileurl`` stays a stored option."""
+    url = request.options.get("fileurl")
+    if not url or not _is_mail(request):
+        return []
+    return [await ctx.services.attachments.fetch(url)]
 
 
 def _fingerprinted(params: Mapping[str, str], files: list[MailAttachment]) -> dict[str, str]:
