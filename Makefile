@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest migrate lock clean
+.PHONY: run test lint typecheck pytest fuzz migrate lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ pytest: $(STAMP)
 
 # The whole suite: lint, types, then tests against SQLite and PostgreSQL.
 test: lint typecheck pytest
+
+# Issue 5's fuzz at full size: 100,000 random and mutated PDUs against the SMPP server (the suite
+# sends 2,000). Without pytest's log capture, which would keep every warning in memory.
+FUZZ_PDUS ?= 100000
+
+fuzz: $(STAMP)
+	SMSGATE_SMPP_FUZZ_PDUS=$(FUZZ_PDUS) $(BIN)/python -m pytest tests/ingress/smpp/test_fuzz.py \
+		-p no:logging -o timeout=500 -s -q
 
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
