@@ -75,7 +75,10 @@ class GatewaySmtp(SMTP):
     * ``MAIL FROM:<>`` (the null reverse-path, RFC 5321 §4.5.5), which aiosmtpd 1.4 refuses as a
       syntax error, reaches the handler as :data:`NULL_SENDER`, because e-mail2sms decides on it
       per account (``mfl[3]``);
-    * DATA in progress is counted, so that closing the server lets it finish.
+    * DATA in progress is counted, so that closing the server lets it finish;
+    * the size limit after DATA is the handler's, on the message without its quoting dots (RFC 1870
+      §4, as ``SIZE=`` at MAIL FROM declares it): aiosmtpd counts the octets as they arrive, dots
+      included, so while reading it is only held to twice the limit (a dot on every line at most).
     """
 
     def __init__(self, owner: SmtpServer, handler: SmtpIngress, **kwargs: object) -> None:
@@ -102,9 +105,12 @@ class GatewaySmtp(SMTP):
 
     async def smtp_DATA(self, arg: str) -> None:
         self._owner.data_started()
+        limit = self.data_size_limit  # also EHLO's SIZE and the MAIL FROM check: kept for those
+        self.data_size_limit = 2 * limit if limit else limit
         try:
             await super().smtp_DATA(arg)
         finally:
+            self.data_size_limit = limit
             self._owner.data_finished()
 
 
