@@ -70,7 +70,8 @@ class SmppSettings:
     """The SMPP server (protocols.md §3)."""
 
     port: int = 2775
-    # Optional TLS listener: certificate chain and key in PEM; port 0 picks a free port.
+    # Optional TLS listener: certificate chain and key in PEM; on 3550 unless tls_port is set (0
+    # picks a free port).
     tls_port: int | None = None
     tls_cert: str = ""
     tls_key: str = ""

@@ -25,4 +25,5 @@ def normalise_id(raw: str, form: IdFormat) -> str:
         return str(int(text, 10))
     if form is IdFormat.HEX and text and set(text) <= _HEX_DIGITS:
         return str(int(text, 16))
-    return text.lower().lstrip("0") or ("0" if text else "")
+    stripped = text.lower().lstrip("0").strip()  # "000 abc": the zeros, then what they hid
+    return stripped or ("0" if text else "")

@@ -51,6 +51,7 @@ from smsgate.store.repos.accounts import AccountRecord
 from smsgate.store.repos.smpp import ReceiptEvent
 
 log = logging.getLogger(__name__)
+DEFAULT_TLS_PORT = 3550  # with a certificate and no smpp.tls_port (protocols.md §3.1)
 
 RECEIPT_POLL_S = 0.2
 RECEIPT_BATCH = 200
@@ -129,8 +130,9 @@ class SmppServer:
         )
         ports: list[tuple[str, int, ssl.SSLContext | None]] = [("smpp", self.settings.port, None)]
         context = tls_context(self.settings)
-        if context is not None and self.settings.tls_port is not None:
-            ports.append(("smpps", self.settings.tls_port, context))
+        if context is not None:
+            tls_port = self.settings.tls_port
+            ports.append(("smpps", DEFAULT_TLS_PORT if tls_port is None else tls_port, context))
         try:
             for name, port, ssl_context in ports:
                 listener = SmppListener(

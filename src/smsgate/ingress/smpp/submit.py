@@ -68,7 +68,7 @@ def read_submit(pdu: SubmitSm, *, iso: bool, now: datetime) -> Submission:
     expires = validity_period(pdu.validity_period, now)
     request = SendRequest(
         phones=pdu.destination_addr,
-        mes=bin_hex if bin_hex is not None else text,
+        mes=text if bin_hex is None else _with_pid_dcs(bin_hex, pdu),
         sender=_sender(pdu.source_addr),
         msg_type=msg_type,
         bin_mode=2 if bin_hex is not None else 0,
@@ -81,6 +81,12 @@ def read_submit(pdu: SubmitSm, *, iso: bool, now: datetime) -> Submission:
         concat=segment.concat,
         fingerprint=fingerprint(pdu, text),
     )
+
+
+def _with_pid_dcs(bin_hex: str, pdu: SubmitSm) -> str:
+    """A binary message's TP-PID and DCS travel with it (§3.4, §3.5) as send.php's
+    ``~~~ pid: X, dcs: Y`` setting carries them (protocols.md §1.4)."""
+    return f"{bin_hex}\n~~~\npid: {pdu.protocol_id}, dcs: {pdu.data_coding}"
 
 
 def fingerprint(pdu: SubmitSm, text: str) -> str:
