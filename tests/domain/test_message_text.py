@@ -193,7 +193,6 @@ def test_empty_text_is_rejected() -> None:
         (b"0041 42\t43\r\n", 2, b"", b"ABC"),  # whitespace anywhere is ignored
         (b"0 04 14 2 43", 2, b"", b"ABC"),  # even inside an octet
         (b"0500032A0201DEADbeef", 2, b"\x05\x00\x03\x2a\x02\x01", b"\xde\xad\xbe\xef"),
-        (b"00", 2, b"", b""),
         (b"0100", 2, b"\x01\x00", b""),  # the UDH may take everything
     ],
 )
@@ -209,6 +208,8 @@ def test_parse_bin(raw: bytes, mode: int, udh: bytes, payload: bytes) -> None:
         (b"", 1, "empty"),
         (b"", 2, "empty"),
         (b"  \n", 2, "empty"),
+        (b"00", 2, "no octets"),  # the length octet alone: an empty message (protocols.md §1.3)
+        (b"\x00", 1, "no octets"),
         (b"0", 2, "odd"),
         (b"004", 2, "odd"),
         (b"00zz", 2, "hexadecimal"),

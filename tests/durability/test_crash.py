@@ -1,7 +1,8 @@
 """Nothing accepted is ever lost: SIGKILL the server in the middle of a load (issue 3).
 
-Every send that got a success reply must be in the store with its debit; none that got an error reply
-may be. Requests cut off by the kill (no reply) may have gone either way.
+Every send that got a success reply must be in the store with its own debit (the price of its one
+part); none that got an error reply may be. Requests cut off by the kill (no reply) may have gone
+either way, and there must be some: otherwise the kill did not land in the middle of the load.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,9 +36,14 @@ async def test_sigkill_mid_load_loses_no_accepted_send(database_url: str, tmp_pa
     cli(env, "account", "create", "load", "--password", PASSWORD, "--balance", str(BALANCE))
     cli(env, "tariff", "set", str(PRICE))
     with running_gateway(env) as (server, port):
-        accepted, refused = await _load_until_killed(server, port)
+        load = await _load_until_killed(server, port)
+    accepted, refused = load.accepted, load.refused
 
     assert len(accepted) >= KILL_AFTER and refused, (len(accepted), len(refused))
+    # The kill landed mid-load: sends were still waiting for their replies when it was sent, and
+    # some of those never got one.
+    assert load.in_flight_at_kill > 0, "no send was in flight when the server was killed"
+    assert load.cut_off, "no request in flight was cut off by the kill"
     db = Database.open(DatabaseSettings(url=normalise_database_url(database_url)), pooled=False)
     try:
         async with db.read() as conn:
@@ -57,14 +64,29 @@ async def test_sigkill_mid_load_loses_no_accepted_send(database_url: str, tmp_pa
     missing = [i for i in accepted if i not in stored]
     assert missing == [], f"{len(missing)} acknowledged sends were lost"
     assert [i for i in refused if i in stored] == []
+    # Each message carries its own debit, the price of its one part: cut-off sends that were
+    # committed included.
+    mispriced = {i: cost for i, cost in stored.items() if cost != PRICE}
+    assert mispriced == {}, f"{len(mispriced)} stored sends do not cost {PRICE}"
+    assert set(stored) <= accepted | load.cut_off
     # Every stored message was paid for, and nothing else was taken.
     assert balance == BALANCE - sum(stored.values(), Decimal(0))
     assert count == len(stored)
 
 
-async def _load_until_killed(server: subprocess.Popen[str], port: int) -> tuple[set[str], set[str]]:
-    accepted: set[str] = set()
-    refused: set[str] = set()
+@dataclass
+class Load:
+    """What the clients saw: replies of each kind, and the requests the kill cut off."""
+
+    accepted: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+    cut_off: set[str] = field(default_factory=set)  # sent before the kill, no reply
+    in_flight: int = 0
+    in_flight_at_kill: int = 0
+
+
+async def _load_until_killed(server: subprocess.Popen[str], port: int) -> Load:
+    load = Load()
     killed = asyncio.Event()
     counter = iter(range(1, 10**6))
 
@@ -76,26 +98,35 @@ async def _load_until_killed(server: subprocess.Popen[str], port: int) -> tuple[
             phones = "12345" if n % 7 == 0 else f"7916{n:07d}"
             data = {
                 "login": "load", "psw": PASSWORD, "phones": phones,
-                "mes": f"crash test {n}", "id": client_id, "fmt": "3",
+                "mes": f"crash test {n}", "id": client_id, "fmt": "3", "cost": "2",
             }  # fmt: skip
+            sent_before_kill = not killed.is_set()
+            load.in_flight += 1
             try:
                 response = await client.post("/sys/send.php", data=data)
             except httpx.HTTPError:
-                if killed.is_set():
-                    return
-                raise
+                if not killed.is_set():
+                    raise
+                if sent_before_kill:
+                    load.cut_off.add(client_id)
+                return
+            finally:
+                load.in_flight -= 1
             body = response.json()
             if "error_code" in body:
-                refused.add(client_id)
-            else:
-                accepted.add(str(body["id"]))
-                if len(accepted) >= KILL_AFTER and not killed.is_set():
-                    killed.set()
-                    server.send_signal(signal.SIGKILL)
+                load.refused.add(client_id)
+                continue
+            # The reply states the debit of this one message: one part at the price.
+            assert (body["id"], body["cnt"], Decimal(body["cost"])) == (n, 1, PRICE), body
+            load.accepted.add(client_id)
+            if len(load.accepted) >= KILL_AFTER and not killed.is_set():
+                killed.set()
+                load.in_flight_at_kill = load.in_flight
+                server.send_signal(signal.SIGKILL)
 
     limits = httpx.Limits(max_connections=CONCURRENCY)
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
     ) as client:
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
-    return accepted, refused
+    return load

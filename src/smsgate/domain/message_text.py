@@ -196,6 +196,8 @@ def parse_bin(raw: bytes, mode: int, pid_dcs: str | None) -> BinaryPayload:
     the text after ``~~~``: a ``pid: X, dcs: Y`` setting (see :func:`parse_pid_dcs`) or a comment.
     """
     udh, payload = _split_udh(_bin_octets(raw, mode))
+    if not udh and not payload:  # "00" alone: the length octet dropped, nothing left to send
+        raise TextError("no octets to send")
     if len(udh) + len(payload) > BIN_MAX_OCTETS:
         raise TextError(f"UDH + payload is {len(udh) + len(payload)} octets, more than 140")
     if pid_dcs is None:

@@ -146,6 +146,9 @@ def decode_params(
     for name, value in raw.values.items():
         if len(value) > max_value and name not in large:
             raise RequestError(RequestErrorCode.PARAMETERS, f"parameter {name!r} is too long")
+    # bin=1: "the percent-decoded bytes of mes are used as octets, bypassing charset decoding"
+    # (protocols.md §1.4); they are read back from ``raw``, so here they only must not fail.
+    octets = {"mes"} if raw.values.get("bin", b"").strip() == b"1" else set()
     charset_param = raw.values.get("charset", b"").decode("latin-1").strip().lower()
     if charset_param:
         charset = CHARSETS.get(charset_param)
@@ -153,11 +156,11 @@ def decode_params(
             raise RequestError(RequestErrorCode.PARAMETERS, "unknown charset")
         response_charset = charset
     else:
-        charset = "utf-8" if _all_utf8(raw) else "windows-1251"
+        charset = "utf-8" if _all_utf8(raw, octets) else "windows-1251"
         response_charset = DEFAULT_RESPONSE_CHARSET
     values: dict[str, str] = {}
     for name, value in raw.values.items():
-        encoding = raw.part_charsets.get(name, charset)
+        encoding = "latin-1" if name in octets else raw.part_charsets.get(name, charset)
         try:
             values[name] = value.decode(encoding)
         except UnicodeDecodeError:
@@ -173,9 +176,9 @@ def decode_params(
     )
 
 
-def _all_utf8(raw: RawParams) -> bool:
+def _all_utf8(raw: RawParams, octets: set[str]) -> bool:
     for name, value in raw.values.items():
-        if name in raw.part_charsets:
+        if name in raw.part_charsets or name in octets:
             continue
         try:
             value.decode("utf-8")
