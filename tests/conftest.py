@@ -127,12 +127,17 @@ async def database_url(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
+    yield await fresh_database(request, backend, tmp_path)
+
+
+async def fresh_database(request: pytest.FixtureRequest, backend: str, directory: Path) -> str:
+    """A migrated database with nothing in it: a copy of the SQLite template in ``directory``, or
+    the session's PostgreSQL database emptied."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "smsgate.db"
+        path = directory / "smsgate.db"
         shutil.copyfile(template, path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
+        return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
     conn = await asyncpg.connect(url)
     try:
@@ -140,7 +145,7 @@ async def database_url(
         await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
-    yield url
+    return url
 
 
 @pytest.fixture

@@ -21,8 +21,6 @@ import re
 import signal
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +32,7 @@ from sqlalchemy import select
 from smsgate.config import DatabaseSettings, normalise_database_url
 from smsgate.store.db import Database
 from smsgate.store.schema import accounts, messages
-from tests.support.gateway import SMSGATE, cli, gateway_env
+from tests.support.gateway import cli, gateway_env, gateway_process
 
 PASSWORD = "crash-test-1"
 LOGINS = ("mail1", "mail2")
@@ -45,7 +43,6 @@ BALANCE = Decimal("100000")
 PREFIXES = ("7916", "7926", "7903")  # MTS, MegaFon, Beeline in the demo numbering plan
 INVALID = "12345"  # error 7: the mail is refused and nothing is stored
 _ACCEPTED = re.compile(r"^2\.0\.0 OK - (\d+) SMS, ID - (\S+)$")
-_LISTENING = re.compile(r"(\w+) listening on \S+:(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,34 +120,6 @@ async def test_sigkill_mid_smtp_load_loses_no_acknowledged_mail(
         f"cut off {len(outcomes.cut_off)} "
         f"({sum(1 for t in outcomes.cut_off if t in by_text)} of them stored)"
     )
-
-
-@contextmanager
-def gateway_process(
-    env: Mapping[str, str],
-) -> Iterator[tuple[subprocess.Popen[str], dict[str, int]]]:
-    """``smsgate run`` in its own process and the ports of its listeners (from its start-up
-    banner); killed on exit if it still runs."""
-    server = subprocess.Popen(  # noqa: S603
-        [*SMSGATE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert server.stdout is not None
-        ports: dict[str, int] = {}
-        for line in server.stdout:
-            found = _LISTENING.search(line)
-            if found:
-                ports[found.group(1)] = int(found.group(2))
-            elif "health:" in line:  # the banner's last line
-                break
-        assert "smtp" in ports, f"the gateway did not start its SMTP listener: {ports}"
-        yield server, ports
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait(timeout=30)
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 def _mail_of(n: int) -> tuple[Sent, list[str], bytes]:

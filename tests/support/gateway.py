@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.conftest import TEST_ENV
 
 SMSGATE = [sys.executable, "-m", "smsgate"]
-_LISTENING = re.compile(r"http listening on 127\.0\.0\.1:(\d+)")
+_LISTENING = re.compile(r"(\w+) listening on \S+:(\d+)")
 
 
 def gateway_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -33,25 +33,36 @@ def cli(env: Mapping[str, str], *args: str) -> None:
 
 
 @contextmanager
-def running_gateway(env: Mapping[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``smsgate run`` in its own process (so it can be killed) and its HTTP port; killed on exit
-    if it still runs."""
+def gateway_process(
+    env: Mapping[str, str],
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, int]]]:
+    """``smsgate run`` in its own process (so it can be killed) and the ports of its listeners by
+    name (``http``, ``smtp``, ``smpp`` …, from its start-up banner); killed on exit if it still
+    runs."""
     server = subprocess.Popen(  # noqa: S603
         [*SMSGATE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
         assert server.stdout is not None
-        port = None
+        ports: dict[str, int] = {}
         for line in server.stdout:
             found = _LISTENING.search(line)
             if found:
-                port = int(found.group(1))
+                ports[found.group(1)] = int(found.group(2))
+            elif "health:" in line:  # the banner's last line
                 break
-        assert port is not None, "the gateway did not start"
-        yield server, port
+        assert "http" in ports, f"the gateway did not start: {ports}"
+        yield server, ports
     finally:
         if server.poll() is None:
             server.kill()
         server.wait(timeout=30)
         if server.stdout is not None:
             server.stdout.close()
+
+
+@contextmanager
+def running_gateway(env: Mapping[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """:func:`gateway_process` with its HTTP port."""
+    with gateway_process(env) as (server, ports):
+        yield server, ports["http"]

@@ -25,7 +25,6 @@ import base64
 import itertools
 import json
 import quopri
-import shutil
 import smtplib
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -37,7 +36,6 @@ from pathlib import Path
 from typing import Literal
 
 import aiosmtplib
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -52,8 +50,8 @@ from smsgate.ingress.smtp.handler import SmtpIngress
 from smsgate.ingress.smtp.server import SmtpServer
 from smsgate.services.accounts import AccountChanges
 from smsgate.services.container import Services
-from smsgate.store.schema import accounts, messages, metadata
-from tests.conftest import BACKENDS, make_settings, run_sync
+from smsgate.store.schema import accounts, messages
+from tests.conftest import BACKENDS, fresh_database, make_settings, run_sync
 from tests.ingress.smtp.conftest import MEGAFON, MTS, PASSWORD, balance, mail, transaction
 from tests.support.clock import ManualClock
 
@@ -241,23 +239,8 @@ def module_database(
 ) -> str:
     """A fresh, migrated database for this module (the per-test one of ``tests/conftest.py`` costs
     up to a second on PostgreSQL, for each of the 144 cases)."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("smtp-matrix") / "smsgate.db"
-        shutil.copyfile(template, path)
-        return f"sqlite+aiosqlite:///{path}"
-    url: str = request.getfixturevalue("pg_database")
-    run_sync(_truncate(url))
-    return url
-
-
-async def _truncate(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
+    directory = tmp_path_factory.mktemp("smtp-matrix")
+    return run_sync(fresh_database(request, str(request.param), directory))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
