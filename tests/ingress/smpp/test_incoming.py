@@ -28,7 +28,7 @@ from smsgate.store.schema import incoming, incoming_parts
 from tests.channels.smpp.support import ReceiptLog, connector_settings, sms
 from tests.conftest import make_settings
 from tests.dispatch.callback_support import callback_sender
-from tests.ingress.smpp.test_server import SMPP_PASSWORD, bound, in_thread
+from tests.ingress.smpp.test_server import SMPP_PASSWORD, bound, in_thread, read_deliveries
 from tests.peers.callback_receiver import CallbackReceiver
 from tests.support.accounts import PASSWORD, call_json
 from tests.support.clock import ManualClock
@@ -99,15 +99,9 @@ async def stored(services: Services) -> list[tuple[str, str, str]]:
         return [(r.phone, r.to_phone, r.text) for r in rows]
 
 
-def read_deliveries(port: int, count: int) -> list[Any]:
-    esme = bound(port, "receiver")
-    received: list[Any] = []
-    esme.set_message_received_handler(lambda pdu: received.append(pdu))
-    while len(received) < count:
-        esme.read_once()
-    esme.unbind()
-    esme.disconnect()
-    return received
+def read_received(port: int, count: int) -> list[Any]:
+    """The next ``count`` deliver_sm of a receiver that binds now."""
+    return read_deliveries(bound(port, "receiver"), count)
 
 
 def text_of(pdus: list[Any]) -> str:
@@ -164,7 +158,7 @@ async def test_mo_end_to_end(
     async with SmppServer(
         services, services.settings.smpp, clock, host="127.0.0.1", node="test"
     ) as server:
-        pdus = await in_thread(clock, lambda: read_deliveries(server.ports["smpp"], 4))
+        pdus = await in_thread(clock, lambda: read_received(server.ports["smpp"], 4))
     assert [p.source_addr.decode() for p in pdus] == [SUBSCRIBER] * 4
     assert [p.destination_addr.decode() for p in pdus] == [RENTED] * 4
     assert [(p.source_addr_ton, p.source_addr_npi) for p in pdus] == [(1, 1)] * 4

@@ -67,6 +67,18 @@ def bound(port: int, kind: str = "transceiver") -> smpplib.client.Client:
     return client
 
 
+def read_deliveries(client: smpplib.client.Client, count: int) -> list[Any]:
+    """The next ``count`` deliver_sm that the bound ``client`` reads; then it unbinds and
+    disconnects. Blocking: run it with :func:`in_thread`."""
+    received: list[Any] = []
+    client.set_message_received_handler(lambda pdu: received.append(pdu))
+    while len(received) < count:
+        client.read_once()
+    client.unbind()
+    client.disconnect()
+    return received
+
+
 def submit(client: smpplib.client.Client, **fields: Any) -> Any:
     params: dict[str, Any] = {
         "source_addr_ton": 5,
@@ -215,16 +227,7 @@ async def test_receipts_reach_the_receiver_after_the_final_status(
     await clock.advance(5)
     await dispatcher.run_until_idle()
 
-    def read_receipts() -> list[Any]:
-        received: list[Any] = []
-        esme.set_message_received_handler(lambda pdu: received.append(pdu))
-        while len(received) < 2:
-            esme.read_once()
-        esme.unbind()
-        esme.disconnect()
-        return received
-
-    receipts = await in_thread(clock, read_receipts)
+    receipts = await in_thread(clock, lambda: read_deliveries(esme, 2))
     texts = {r.receipted_message_id.decode(): r.short_message.decode() for r in receipts}
     assert set(texts) == set(ids)
     assert "stat:DELIVRD err:000" in texts[ids[0]] and "text:hello" in texts[ids[0]]
@@ -250,17 +253,9 @@ async def test_receipts_wait_until_a_receiver_binds(
     await clock.advance(60)  # nobody bound: the receipt waits in the store
     await dispatcher.run_until_idle()
 
-    def receive() -> Any:
-        esme = bound(server.ports["smpp"], "receiver")
-        received: list[Any] = []
-        esme.set_message_received_handler(lambda pdu: received.append(pdu))
-        while not received:
-            esme.read_once()
-        esme.unbind()
-        esme.disconnect()
-        return received[0]
-
-    receipt = await in_thread(clock, receive)
+    [receipt] = await in_thread(
+        clock, lambda: read_deliveries(bound(server.ports["smpp"], "receiver"), 1)
+    )
     assert receipt.receipted_message_id.decode() == message_id
 
 

@@ -51,6 +51,7 @@ from tests.ingress.smpp.test_server import (
     WAIT_S,
     bound,
     in_thread,
+    read_deliveries,
     status_php,
     submit,
 )
@@ -176,16 +177,8 @@ async def test_receipts_carry_receipted_message_id_and_message_state(
     await clock.advance(5)  # the simulator's receipts come after its latency
     await dispatcher.run_until_idle()
 
-    def read_receipts() -> list[Any]:
-        received: list[Any] = []
-        receiver.set_message_received_handler(lambda pdu: received.append(pdu))
-        while len(received) < 3:
-            receiver.read_once()
-        receiver.unbind()
-        receiver.disconnect()
-        return received
-
-    receipts = {r.receipted_message_id.decode(): r for r in await in_thread(clock, read_receipts)}
+    read = await in_thread(clock, lambda: read_deliveries(receiver, 3))
+    receipts = {r.receipted_message_id.decode(): r for r in read}
     assert set(receipts) == {delivered, undelivered, cancelled}
     ok, failed, deleted = receipts[delivered], receipts[undelivered], receipts[cancelled]
     assert ok.message_state == MessageState.DELIVERED  # 2
