@@ -31,14 +31,6 @@ from tests.support.tls import self_signed_certificate
 SECRET = "tracking-secret"
 
 
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    relay = SmtpRelay()
-    await relay.start()
-    yield relay
-    await relay.stop()
-
-
 def settings_for(relay: SmtpRelay, **changes: object) -> EmailSettings:
     base = EmailSettings(
         host="127.0.0.1",

@@ -48,14 +48,6 @@ async def accounts(services: Services) -> None:
 
 
 @pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    relay = SmtpRelay()
-    await relay.start()
-    yield relay
-    await relay.stop()
-
-
-@pytest.fixture
 async def dispatcher(
     services: Services, relay: SmtpRelay, clock: ManualClock
 ) -> AsyncIterator[Dispatcher]:
