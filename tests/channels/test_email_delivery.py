@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from smsgate.channels.email import EmailChannel
-from smsgate.config import EmailSettings, Seconds, Settings
+from smsgate.config import Settings
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.pricing import TariffRule
 from smsgate.services.container import Services
@@ -48,29 +48,10 @@ async def alice(services: Services) -> str:
 
 
 @pytest.fixture
-def relay() -> SmtpRelay:
-    return SmtpRelay()  # not listening yet: each test starts it when it wants the relay up
-
-
-@pytest.fixture
-async def channel(
-    services: Services, relay: SmtpRelay, clock: ManualClock
-) -> AsyncIterator[EmailChannel]:
-    settings = EmailSettings(
-        host="127.0.0.1",
-        port=relay.port,
-        default_from="noreply@gateway.test",
-        helo_name="smsgate.test",
-        reconnect=Seconds(30),
-    )
-    async with EmailChannel(settings, clock, attachments=services.attachments.load) as channel:
-        yield channel
+async def relay() -> AsyncIterator[SmtpRelay]:
+    relay = SmtpRelay()  # not listening yet: each test starts it when it wants the relay up
+    yield relay
     await relay.stop()
-
-
-@pytest.fixture
-def dispatcher(services: Services, channel: EmailChannel, clock: ManualClock) -> Dispatcher:
-    return Dispatcher(services.writer, [channel], clock, seed=1)
 
 
 async def send_mail(

@@ -13,15 +13,12 @@ real SMTP relay (aiosmtpd on 127.0.0.1) → status.php, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from smsgate.channels.email import EmailChannel
-from smsgate.config import EmailSettings, Seconds
 from smsgate.dispatch.worker import Dispatcher
 from smsgate.domain.codes import ErrCode
 from smsgate.domain.pricing import TariffRule
@@ -31,7 +28,6 @@ from tests.channels.test_email_delivery import PASSWORD, SENDER, history, send_m
 from tests.conftest import table_count
 from tests.peers.smtp_relay import SmtpRelay
 from tests.support.accounts import balance_of
-from tests.support.clock import ManualClock
 
 UNVERIFIED = "news@shop.example"
 CODE = re.compile(r"confirmation code: (\d{6})")
@@ -43,26 +39,6 @@ async def alice(services: Services) -> str:
     await services.tariffs.set(TariffRule(price=Decimal("1")))
     await services.senders.add(account, SENDER, approve=True)
     return "alice"
-
-
-@pytest.fixture
-async def channel(
-    services: Services, relay: SmtpRelay, clock: ManualClock
-) -> AsyncIterator[EmailChannel]:
-    settings = EmailSettings(
-        host="127.0.0.1",
-        port=relay.port,
-        default_from="noreply@gateway.test",
-        helo_name="smsgate.test",
-        reconnect=Seconds(30),
-    )
-    async with EmailChannel(settings, clock, attachments=services.attachments.load) as channel:
-        yield channel
-
-
-@pytest.fixture
-def dispatcher(services: Services, channel: EmailChannel, clock: ManualClock) -> Dispatcher:
-    return Dispatcher(services.writer, [channel], clock, seed=1)
 
 
 async def senders_php(client: httpx.AsyncClient, **params: str) -> Any:
