@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -87,6 +88,13 @@ async def history(services: Services) -> list[tuple[int, int]]:
         return [(int(s), int(e)) for s, e in rows]
 
 
+def attachments_of(mail: EmailMessage) -> list[tuple[str | None, str, bytes]]:
+    """(file name, MIME type, octets) of each file attached to ``mail``."""
+    return [
+        (a.get_filename(), a.get_content_type(), a.get_content()) for a in mail.iter_attachments()
+    ]
+
+
 async def test_cyrillic_mail_with_an_attachment_is_delivered(
     services: Services,
     client: httpx.AsyncClient,
@@ -108,10 +116,7 @@ async def test_cyrillic_mail_with_an_attachment_is_delivered(
     assert mail["From"] == SENDER
     body = mail.get_body(("plain",))
     assert body is not None and body.get_content().strip() == BODY
-    [attachment] = mail.iter_attachments()
-    assert attachment.get_filename() == "счёт №7.pdf"
-    assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_content() == PDF
+    assert attachments_of(mail) == [("счёт №7.pdf", "application/pdf", PDF)]
     async with services.db.read() as conn:
         provider_id = (await conn.execute(select(messages.c.provider_id))).scalar_one()
     assert mail["Message-ID"] == f"<{provider_id}@gateway.test>"
@@ -270,10 +275,7 @@ async def test_a_mail_carries_the_file_at_its_fileurl(
     await dispatcher.run_until_idle()
     assert await status(client, sent, "ivan@example.ru") == (1, 0)
     [received] = relay.received
-    [attachment] = received.parsed().iter_attachments()
-    assert attachment.get_filename() == "invoice.pdf"
-    assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_content() == PDF
+    assert attachments_of(received.parsed()) == [("invoice.pdf", "application/pdf", PDF)]
 
 
 async def test_an_unreachable_fileurl_is_error_1_and_stores_nothing(
